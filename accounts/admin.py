@@ -1,0 +1,104 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from .forms import KeepSavedPasswordsMixin, WriteOnlyPasswordField
+from .models import MailAccount, User
+
+
+class MailAccountAdminForm(KeepSavedPasswordsMixin, forms.ModelForm):
+    """Admin form for a mail account: passwords can be set, never shown."""
+
+    pop3_password = WriteOnlyPasswordField(
+        label="POP3 password", help_text="Leave empty to keep the saved password."
+    )
+    smtp_password = WriteOnlyPasswordField(
+        label="SMTP password", help_text="Leave empty to keep the saved password."
+    )
+
+    class Meta:
+        model = MailAccount
+        fields = [  # the fieldsets below order them
+            "user", "email", "display_name", "signature", "enabled",
+            "pop3_host", "pop3_port", "pop3_security", "pop3_login", "pop3_password", "use_apop",
+            "leave_on_server", "poll_interval",
+            "smtp_host", "smtp_port", "smtp_security", "smtp_login", "smtp_password",
+            "allow_insecure_tls",
+        ]
+
+
+POLL_STATUS_FIELDS = (
+    "last_poll_at",
+    "last_success_at",
+    "last_poll_new",
+    "last_poll_error",
+    "auth_failures",
+    "next_poll_at",
+    "last_test_at",
+    "last_test_ok",
+    "last_test_result",
+)
+
+
+class MailAccountInline(admin.StackedInline):
+    model = MailAccount
+    form = MailAccountAdminForm
+    extra = 0
+    readonly_fields = POLL_STATUS_FIELDS
+    fieldsets = [
+        (None, {"fields": ["email", "display_name", "signature", "enabled"]}),
+        (
+            "POP3",
+            {
+                "fields": [
+                    "pop3_host",
+                    "pop3_port",
+                    "pop3_security",
+                    "pop3_login",
+                    "pop3_password",
+                    "use_apop",
+                    "leave_on_server",
+                    "poll_interval",
+                ]
+            },
+        ),
+        (
+            "SMTP",
+            {"fields": ["smtp_host", "smtp_port", "smtp_security", "smtp_login", "smtp_password"]},
+        ),
+        ("Security", {"fields": ["allow_insecure_tls"]}),
+        ("Status", {"fields": POLL_STATUS_FIELDS}),
+    ]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    inlines = [MailAccountInline]
+    list_display = ("username", "email", "is_active", "is_staff", "last_login", "account_count")
+    list_filter = ("is_active", "is_staff", "is_superuser")
+
+    @admin.display(description="mail accounts")
+    def account_count(self, obj):
+        return obj.mail_accounts.count()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("mail_accounts")
+
+
+@admin.register(MailAccount)
+class MailAccountAdmin(admin.ModelAdmin):
+    form = MailAccountAdminForm
+    list_display = (
+        "email",
+        "user",
+        "pop3_host",
+        "enabled",
+        "leave_on_server",
+        "last_poll_at",
+        "last_poll_error",
+    )
+    list_filter = ("enabled", "leave_on_server", "pop3_security", "allow_insecure_tls")
+    search_fields = ("email", "user__username", "pop3_host", "smtp_host")
+    list_select_related = ("user",)
+    readonly_fields = POLL_STATUS_FIELDS
+    fieldsets = [("Owner", {"fields": ["user"]}), *MailAccountInline.fieldsets]

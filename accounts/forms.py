@@ -1,0 +1,115 @@
+from django import forms
+
+from .models import DEFAULT_PORTS, PORT_SECURITY, MailAccount
+
+PASSWORD_HELP_KEEP = "Leave empty to keep the saved password."
+
+
+class WriteOnlyPasswordField(forms.CharField):
+    """A password input that never renders a value back to the browser."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("strip", False)
+        kwargs.setdefault("widget", forms.PasswordInput(render_value=False))
+        super().__init__(*args, **kwargs)
+
+
+class KeepSavedPasswordsMixin:
+    """Empty password inputs mean "keep the saved one" (passwords are write-only)."""
+
+    password_fields = ("pop3_password", "smtp_password")
+
+    def _post_clean(self):
+        # Restore saved passwords before the instance is updated from cleaned_data.
+        for name in self.password_fields:
+            if not self.cleaned_data.get(name) and self.instance.pk:
+                self.cleaned_data[name] = getattr(self.instance, name)
+        if self.cleaned_data.get("clear_smtp_password"):
+            self.cleaned_data["smtp_password"] = ""
+        super()._post_clean()
+
+
+class MailAccountForm(KeepSavedPasswordsMixin, forms.ModelForm):
+    pop3_password = WriteOnlyPasswordField(label="POP3 password")
+    smtp_password = WriteOnlyPasswordField(label="SMTP password")
+    clear_smtp_password = forms.BooleanField(label="Remove the saved SMTP password", required=False)
+
+    class Meta:
+        model = MailAccount
+        fields = [
+            "email",
+            "display_name",
+            "signature",
+            "pop3_host",
+            "pop3_port",
+            "pop3_security",
+            "pop3_login",
+            "pop3_password",
+            "use_apop",
+            "smtp_host",
+            "smtp_port",
+            "smtp_security",
+            "smtp_login",
+            "smtp_password",
+            "allow_insecure_tls",
+            "leave_on_server",
+            "poll_interval",
+            "enabled",
+        ]
+        widgets = {"signature": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["pop3_port"].required = False
+        self.fields["smtp_port"].required = False
+        self.fields["pop3_security"].required = False
+        self.fields["smtp_security"].required = False
+        saved = self.instance.pk is not None
+        for name in ("pop3_password", "smtp_password"):
+            if saved and getattr(self.instance, name):
+                self.fields[name].help_text = PASSWORD_HELP_KEEP
+        if not (saved and self.instance.smtp_password):
+            del self.fields["clear_smtp_password"]
+
+    def _fill_port_and_security(self, cleaned, proto: str) -> None:
+        # A port alone implies its conventional security, and a security mode
+        # alone implies its conventional port (995 SSL, 110 STARTTLS, ...).
+        port, security = cleaned.get(f"{proto}_port"), cleaned.get(f"{proto}_security")
+        if f"{proto}_port" in self.errors:
+            return
+        if port is not None and not security:
+            cleaned[f"{proto}_security"] = PORT_SECURITY.get(port, "starttls")
+        elif security and port is None:
+            cleaned[f"{proto}_port"] = DEFAULT_PORTS[proto][security]
+        elif port is None and not security:
+            default = "ssl" if proto == "pop3" else "starttls"
+            cleaned[f"{proto}_security"] = default
+            cleaned[f"{proto}_port"] = DEFAULT_PORTS[proto][default]
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        owner = self.user or self.instance.user
+        taken = MailAccount.objects.filter(user=owner, email__iexact=email)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError("You already have an account with this address.")
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        self._fill_port_and_security(cleaned, "pop3")
+        self._fill_port_and_security(cleaned, "smtp")
+        if not cleaned.get("pop3_password") and not self.instance.pop3_password:
+            self.add_error("pop3_password", "Enter the password for the POP3 server.")
+        return cleaned
+
+    def save(self, commit=True):
+        account = super().save(commit=False)
+        if self.user is not None and not account.pk:
+            account.user = self.user
+        if commit:
+            account.save()
+        return account

@@ -1,0 +1,20 @@
+import ipaddress
+import re
+
+from django.core.exceptions import ValidationError
+
+# RFC 1123 host names, or an IPv4/IPv6 literal.
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_HOSTNAME_RE = re.compile(rf"^(?:{_LABEL}\.)*{_LABEL}\.?$")
+
+
+def validate_hostname(value: str) -> None:
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+        return
+    except ValueError:
+        pass
+    if len(value) > 253 or not _HOSTNAME_RE.match(value):
+        raise ValidationError(
+            "Enter a valid host name such as mail.example.com, or an IP address.", code="invalid"
+        )

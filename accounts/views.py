@@ -1,0 +1,61 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from .forms import MailAccountForm
+from .models import MailAccount
+from .tasks import verify_connection
+
+
+def _own_account(request, pk: int) -> MailAccount:
+    return get_object_or_404(MailAccount, pk=pk, user=request.user)
+
+
+@login_required
+def account_list(request):
+    accounts = request.user.mail_accounts.all()
+    return render(request, "accounts/account_list.html", {"accounts": accounts})
+
+
+@sensitive_post_parameters("pop3_password", "smtp_password")
+@login_required
+def account_create(request):
+    form = MailAccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        account = form.save()
+        messages.success(request, f"Added {account.email}.")
+        return redirect("account_list")
+    return render(request, "accounts/account_form.html", {"form": form})
+
+
+@sensitive_post_parameters("pop3_password", "smtp_password")
+@login_required
+def account_edit(request, pk: int):
+    account = _own_account(request, pk)
+    form = MailAccountForm(request.POST or None, instance=account, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Saved {account.email}.")
+        return redirect("account_list")
+    return render(request, "accounts/account_form.html", {"form": form, "account": account})
+
+
+@login_required
+def account_delete(request, pk: int):
+    account = _own_account(request, pk)
+    if request.method == "POST":
+        account.delete()
+        messages.success(request, f"Removed {account.email}. Its cached mail was deleted too.")
+        return redirect("account_list")
+    return render(request, "accounts/account_confirm_delete.html", {"account": account})
+
+
+@require_POST
+@login_required
+def account_test(request, pk: int):
+    account = _own_account(request, pk)
+    verify_connection.delay_on_commit(account.pk)
+    messages.info(request, f"Testing the connection to {account.email}'s servers…")
+    return redirect("account_list")

@@ -1,0 +1,66 @@
+"""Shared fixtures: alice, bob and charlie, and mail accounts for them.
+
+Like healthchecks' test base, every view test has an owner and an outsider at
+hand, so cross-user checks are routine.
+"""
+
+import pytest
+
+from accounts.models import MailAccount, User
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(username: str, **extra) -> User:
+    return User.objects.create_user(
+        username=username, password=PASSWORD, email=f"{username}@example.test", **extra
+    )
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return make_user("bob")
+
+
+@pytest.fixture
+def charlie(db) -> User:
+    return make_user("charlie", is_staff=True, is_superuser=True)
+
+
+def make_account(user: User, **fields) -> MailAccount:
+    defaults = {
+        "email": f"{user.username}@example.test",
+        "pop3_host": "127.0.0.1",
+        "pop3_port": 995,
+        "pop3_security": "ssl",
+        "pop3_login": user.username,
+        "pop3_password": "pop-secret-" + user.username,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 587,
+        "smtp_security": "starttls",
+        "smtp_login": user.username,
+        "smtp_password": "smtp-secret-" + user.username,
+    }
+    defaults.update(fields)
+    return MailAccount.objects.create(user=user, **defaults)
+
+
+@pytest.fixture
+def alice_account(alice) -> MailAccount:
+    return make_account(alice)
+
+
+@pytest.fixture
+def bob_account(bob) -> MailAccount:
+    return make_account(bob)
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
