@@ -1,0 +1,482 @@
+"""POP3 client sessions over poplib. No Django here.
+
+poplib does the connecting, TLS (POP3_SSL / STLS) and the one-line commands.
+Multi-line replies (RETR, TOP, LIST, UIDL, CAPA) are read by this module instead:
+poplib reads them one `readline(2048)` at a time, which refuses lines longer than
+2 KB and costs a Python round trip per line. We read the socket's buffered file in
+large chunks, look for the terminator only in the new tail, and undo the
+dot-stuffing with a single `bytes.replace`.
+
+Typical use::
+
+    with POP3Session(host, port, Security.SSL, user, password) as pop:
+        for entry in pop.listing():
+            raw = pop.retr(entry.number)
+            ...
+            pop.dele(entry.number)
+        pop.quit()          # only QUIT makes the server apply the DELEs
+
+Leaving the `with` block without `quit()` (or through an exception) drops the
+connection without QUIT, so the server deletes nothing.
+
+Every failure is one of the typed errors below; their `reply` is the server's
+reply or a readable OS/TLS reason, and never contains the password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import poplib
+import re
+import socket
+import ssl
+from dataclasses import dataclass
+from enum import StrEnum
+from types import TracebackType
+from typing import Protocol
+
+__all__ = [
+    "ListingEntry",
+    "POP3AuthError",
+    "POP3ConnectionError",
+    "POP3Error",
+    "POP3ProtocolError",
+    "POP3Session",
+    "Security",
+]
+
+
+class Security(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    SSL = "ssl"
+
+
+_RESPONSE_CODE = re.compile(r"-ERR \[([^\]\s]+)\]", re.IGNORECASE)
+_TEMPORARY_CODES = frozenset({"IN-USE", "LOGIN-DELAY", "SYS/TEMP"})
+
+
+class POP3Error(Exception):
+    """Base class; `reply` is the server's reply (or the OS error), shown to users as is."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+    @property
+    def response_code(self) -> str | None:
+        """The RFC 2449/3206 code of a "-ERR [CODE] ..." reply, e.g. "AUTH" or "IN-USE"."""
+        match = _RESPONSE_CODE.match(self.reply)
+        return match.group(1).upper() if match else None
+
+    @property
+    def is_temporary(self) -> bool:
+        """Worth retrying later: connection trouble, or a busy/locked/delayed maildrop."""
+        return isinstance(self, POP3ConnectionError) or self.response_code in _TEMPORARY_CODES
+
+
+class POP3AuthError(POP3Error):
+    """The server refused the login (-ERR on USER, PASS or APOP)."""
+
+
+class POP3ConnectionError(POP3Error):
+    """Unreachable, refused, timed out, TLS failure, or the connection was lost."""
+
+
+class POP3ProtocolError(POP3Error):
+    """An unexpected or malformed reply, or -ERR on a command other than the login."""
+
+
+@dataclass(frozen=True)
+class ListingEntry:
+    """One message of the maildrop.
+
+    `uid` is the UIDL unique id, decoded as Latin-1 (lossless for any byte string; it
+    is plain ASCII on every sane server) and kept as is whatever its length. It is
+    None when this message has no *reliable* unique id: the server does not
+    support UIDL, it listed no id for this message, or the id repeats one that an
+    earlier message of the same listing already has (the first keeps it). Callers
+    must not use a None uid for "already fetched" bookkeeping.
+    """
+
+    number: int
+    size: int
+    uid: str | None
+
+
+class _Readable(Protocol):
+    def read1(self, size: int = ..., /) -> bytes: ...
+
+
+_CHUNK = 65536
+_TERMINATOR = b"\r\n.\r\n"
+
+
+def _read_multiline(file: _Readable) -> bytes:
+    """Read the body of a multi-line reply whose status line was already read.
+
+    Returns the data exactly as sent, dot-unstuffed, CRLFs preserved, ending with
+    the last line's CRLF and without the terminating ".\\r\\n". Raises
+    POP3ConnectionError on EOF and POP3ProtocolError when the server sent more
+    than the reply (we never pipeline, so that would desynchronise the session).
+    """
+    # The status line's CRLF was consumed with it; a leading CRLF lets one search
+    # for "\r\n.\r\n" also find the terminator of an empty body (".\r\n" alone).
+    buf = bytearray(b"\r\n")
+    read1 = file.read1
+    start = 0
+    while True:
+        chunk = read1(_CHUNK)
+        if not chunk:
+            raise POP3ConnectionError("Connection closed by the server in the middle of a reply")
+        buf += chunk
+        end = buf.find(_TERMINATOR, start)
+        if end >= 0:
+            break
+        # A terminator split between reads starts at most 4 bytes before the end.
+        start = len(buf) - 4
+    if end + len(_TERMINATOR) != len(buf):
+        raise POP3ProtocolError("Unexpected data from the server after a multi-line reply")
+    with memoryview(buf) as view:
+        body = bytes(view[2 : end + 2])
+    if body.startswith(b".."):
+        body = body[1:]
+    return body.replace(b"\r\n..", b"\r\n.")
+
+
+def _text(value: bytes | str) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate verification failed: {exc.verify_message or exc.reason}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {exc.reason or exc}"
+    if isinstance(exc, TimeoutError):
+        return "Timed out waiting for the server"
+    if isinstance(exc, socket.gaierror):
+        return f"Cannot resolve the server name: {exc.strerror or exc}"
+    if exc.errno == errno.ECONNREFUSED:
+        return "Connection refused"
+    if exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+class _ClosesOnFailedGreeting:
+    """poplib leaves the socket open when the greeting is -ERR or never comes."""
+
+    sock: socket.socket | None = None
+    file: object = None
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        try:
+            super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        except BaseException:
+            with contextlib.suppress(OSError):
+                self.close()  # type: ignore[attr-defined]
+            raise
+
+
+class _POP3(_ClosesOnFailedGreeting, poplib.POP3):
+    pass
+
+
+class _POP3SSL(_ClosesOnFailedGreeting, poplib.POP3_SSL):
+    pass
+
+
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class POP3Session:
+    """One POP3 session: connect (+STLS), log in, list/retrieve/delete, QUIT or drop.
+
+    `with POP3Session(...) as pop` connects and logs in; leaving the block closes
+    the connection WITHOUT QUIT, so deletions are applied only by an explicit
+    `quit()`. All methods raise POP3Error subclasses only (ValueError for bad
+    arguments). After a connection error the session is closed.
+
+    `ssl_context`, when given, is used as is (and `verify_tls` is ignored).
+    `use_apop` logs in with APOP when the greeting carries a timestamp, and falls
+    back to USER/PASS when it does not.
+    """
+
+    capabilities: dict[str, list[str]]
+    welcome: str
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        security: Security | str,
+        username: str,
+        password: str,
+        *,
+        verify_tls: bool = True,
+        timeout: float = 30.0,
+        use_apop: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.host = host
+        self.port = int(port)
+        self.security = Security(str(security).lower())
+        self.username = username
+        self._password = password
+        self.verify_tls = verify_tls
+        self.timeout = timeout
+        self.use_apop = use_apop
+        self._ssl_context = ssl_context
+        self.capabilities = {}
+        self.welcome = ""
+        self._conn: poplib.POP3 | None = None
+
+    def __repr__(self) -> str:
+        state = "connected" if self._conn is not None else "closed"
+        return (
+            f"<POP3Session {self.username!r}@{self.host}:{self.port} {self.security.value} {state}>"
+        )
+
+    # --- context manager -------------------------------------------------
+
+    def __enter__(self) -> POP3Session:
+        try:
+            self.connect()
+            self.login()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Never QUIT implicitly: QUIT is what makes the server apply DELEs.
+        self.close()
+
+    # --- connection --------------------------------------------------------
+
+    def connect(self) -> None:
+        """Open the connection, read the greeting, STLS if asked, then CAPA."""
+        if self._conn is not None:
+            raise POP3ProtocolError("Already connected")
+        context = self._ssl_context
+        if context is None and self.security is not Security.NONE:
+            context = _tls_context(self.verify_tls)
+        try:
+            if self.security is Security.SSL:
+                conn: poplib.POP3 = _POP3SSL(
+                    self.host, self.port, timeout=self.timeout, context=context
+                )
+            else:
+                conn = _POP3(self.host, self.port, timeout=self.timeout)
+        except poplib.error_proto as exc:
+            # The greeting was -ERR (server busy, refusing us) or missing.
+            raise self._translate_proto(exc, POP3ConnectionError) from None
+        except (OSError, ValueError) as exc:
+            raise self._translate_os(exc) from None
+        self._conn = conn
+        self.welcome = _text(conn.getwelcome())
+        try:
+            if self.security is Security.STARTTLS:
+                try:
+                    conn.stls(context=context)
+                except poplib.error_proto as exc:
+                    reply = self._scrub(_text(exc.args[0]) if exc.args else "-ERR")
+                    raise POP3ConnectionError(f"STARTTLS failed: {reply}") from None
+                except OSError as exc:
+                    raise self._translate_os(exc) from None
+            self.capabilities = self._capa()
+        except BaseException:
+            self.close()
+            raise
+
+    def login(self) -> None:
+        """USER/PASS, or APOP when asked for and offered. -ERR -> POP3AuthError."""
+        conn = self._require()
+        for value in (self.username, self._password):
+            if "\r" in value or "\n" in value or "\0" in value:
+                raise POP3AuthError("The username or password contains a forbidden character")
+        try:
+            if self.use_apop and conn.timestamp.match(conn.getwelcome()):
+                conn.apop(self.username, self._password)
+            else:
+                conn.user(self.username)
+                conn.pass_(self._password)
+        except poplib.error_proto as exc:
+            raise self._translate_proto(exc, POP3AuthError) from None
+        except OSError as exc:
+            raise self._translate_os(exc) from None
+
+    # --- commands ------------------------------------------------------------
+
+    def stat(self) -> tuple[int, int]:
+        """(message count, maildrop size in octets)."""
+        reply = self._short("STAT")
+        try:
+            _, count, size = reply.split()[:3]
+            return int(count), int(size)
+        except ValueError:
+            raise POP3ProtocolError(f"Malformed STAT reply: {reply}") from None
+
+    def listing(self) -> list[ListingEntry]:
+        """LIST merged with UIDL, in LIST order. See ListingEntry for when uid is None."""
+        sizes: list[tuple[int, int]] = []
+        for line in self._long("LIST").splitlines():
+            parts = line.split()
+            try:
+                sizes.append((int(parts[0]), int(parts[1])))
+            except (IndexError, ValueError):
+                raise POP3ProtocolError(f"Malformed LIST line: {_text(line)[:200]}") from None
+        uids = self._uidl()
+        seen: set[str] = set()
+        entries = []
+        for number, size in sizes:
+            uid = uids.get(number)
+            if uid is not None:
+                if uid in seen:
+                    uid = None
+                else:
+                    seen.add(uid)
+            entries.append(ListingEntry(number, size, uid))
+        return entries
+
+    def retr(self, number: int) -> bytes:
+        """The whole message, CRLF line endings, without the terminating ".\\r\\n"."""
+        return self._long(f"RETR {self._number(number)}")
+
+    def top(self, number: int, lines: int) -> bytes:
+        """The header, blank line and first `lines` body lines of a message."""
+        if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
+            raise ValueError(f"lines must be a non-negative int, not {lines!r}")
+        return self._long(f"TOP {self._number(number)} {lines}")
+
+    def dele(self, number: int) -> None:
+        """Mark a message for deletion; the server applies it only on QUIT."""
+        self._short(f"DELE {self._number(number)}")
+
+    def rset(self) -> None:
+        self._short("RSET")
+
+    def noop(self) -> None:
+        self._short("NOOP")
+
+    def quit(self) -> str:
+        """QUIT (the server applies the DELEs), close, and return the server's reply."""
+        try:
+            return self._short("QUIT")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Drop the connection without QUIT, so the server applies no deletions."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.close()
+        except OSError:
+            pass
+
+    # --- internals -------------------------------------------------------------
+
+    def _require(self) -> poplib.POP3:
+        if self._conn is None:
+            raise POP3ConnectionError("Not connected")
+        return self._conn
+
+    @staticmethod
+    def _number(number: int) -> int:
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise ValueError(f"message number must be a positive int, not {number!r}")
+        return number
+
+    def _translate_os(self, exc: OSError | ValueError) -> POP3ConnectionError:
+        self.close()
+        if isinstance(exc, ValueError):
+            return POP3ConnectionError(str(exc))
+        return POP3ConnectionError(_os_reason(exc))
+
+    def _translate_proto(self, exc: poplib.error_proto, kind: type[POP3Error]) -> POP3Error:
+        reply = self._scrub(_text(exc.args[0]) if exc.args else "")
+        if reply == "-ERR EOF":  # poplib's way of saying the server hung up
+            self.close()
+            return POP3ConnectionError("Connection closed by the server")
+        if reply == "line too long":
+            self.close()
+            return POP3ProtocolError("Reply line too long")
+        return kind(reply or "-ERR")
+
+    def _scrub(self, reply: str) -> str:
+        """Server replies are shown to users: make sure none echoes the password."""
+        if self._password and self._password in reply:
+            return reply.replace(self._password, "********")
+        return reply
+
+    def _short(self, command: str) -> str:
+        conn = self._require()
+        try:
+            return _text(conn._shortcmd(command))
+        except poplib.error_proto as exc:
+            raise self._translate_proto(exc, POP3ProtocolError) from None
+        except OSError as exc:
+            raise self._translate_os(exc) from None
+
+    def _long(self, command: str) -> bytes:
+        conn = self._require()
+        try:
+            conn._putcmd(command)
+            conn._getresp()
+            return _read_multiline(conn.file)
+        except poplib.error_proto as exc:
+            raise self._translate_proto(exc, POP3ProtocolError) from None
+        except OSError as exc:
+            raise self._translate_os(exc) from None
+        except POP3Error:
+            self.close()  # EOF or desynchronised mid-reply: the session is unusable
+            raise
+
+    def _capa(self) -> dict[str, list[str]]:
+        try:
+            body = self._long("CAPA")
+        except POP3ProtocolError:
+            if self._conn is None:
+                raise
+            return {}  # -ERR: the server predates RFC 2449
+        caps: dict[str, list[str]] = {}
+        for line in body.decode("utf-8", "replace").splitlines():
+            words = line.split()
+            if words:
+                caps[words[0].upper()] = words[1:]
+        return caps
+
+    def _uidl(self) -> dict[int, str]:
+        try:
+            body = self._long("UIDL")
+        except POP3ProtocolError:
+            if self._conn is None:
+                raise
+            return {}  # -ERR: no UIDL support
+        uids: dict[int, str] = {}
+        for line in body.splitlines():
+            parts = line.split(None, 1)
+            try:
+                number = int(parts[0])
+                uid = parts[1].strip().decode("latin-1")
+            except (IndexError, ValueError):
+                raise POP3ProtocolError(f"Malformed UIDL line: {_text(line)[:200]}") from None
+            if uid:
+                uids.setdefault(number, uid)
+        return uids
