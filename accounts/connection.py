@@ -1,8 +1,8 @@
 """Check that an account's POP3 and SMTP settings work (the "Test connection" action)."""
 
-from mailbox import pop3, smtp
-
 from django.utils import timezone
+
+from mailbox import pop3, smtp
 
 from .models import MailAccount
 

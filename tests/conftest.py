@@ -64,3 +64,6 @@ def bob_account(bob) -> MailAccount:
 def alice_client(client, alice):
     client.force_login(alice)
     return client
+
+
+from tests.pop3_servers import *  # noqa: E402,F403 - fixtures: dovecot, pop3_user, cut_proxy, fake_pop3

@@ -170,11 +170,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # fresh clone runs without Redis; production uses redis://.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "celery" / "queue"
+    _queue_dir = env.path("CELERY_BROKER_FOLDER", default=VAR_DIR / "celery" / "queue")
+    os.makedirs(_queue_dir, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
-        "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -186,7 +186,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-polls": {"task": "mailbox.tasks.dispatch_polls", "schedule": 60.0},
+}
 
 # Production hardening; `manage.py check --deploy` is clean with DEBUG=false
 # behind TLS (see README).

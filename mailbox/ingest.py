@@ -1,0 +1,401 @@
+"""Polling: POP3 server → parse → models, exactly once.
+
+The rules (ENGINEERING.md, "Exactly once in"):
+- (account, UIDL) is unique in the database, so a second copy cannot exist;
+- each message is stored in its own transaction: file first, then the rows;
+- in delete-after-download mode a message is DELEd only after its rows are
+  committed, and deletes only take effect at QUIT, so a poll that dies loses
+  nothing and the next poll resumes from what was committed;
+- a per-account lease lock makes a second concurrent poll exit at once.
+
+Download and storage overlap: a thread RETRs the next messages while this
+thread parses and stores the previous ones (a bounded queue keeps memory flat).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import MailAccount
+
+from . import mime, pop3
+from .models import Attachment, Message, SkippedMessage
+
+log = logging.getLogger(__name__)
+
+LOCK_LEASE = timedelta(minutes=15)
+MAX_AUTH_BACKOFF = timedelta(hours=6)
+PREFETCH = 4  # messages downloaded ahead of the one being stored
+
+
+@dataclass
+class PollResult:
+    account_id: int
+    new: int = 0
+    bytes: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    error: str = ""
+    locked: bool = False  # another poll of this account was running
+    failed_parse: int = 0
+    stored_ids: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if self.locked:
+            return "skipped: another poll of this account is running"
+        if self.error:
+            return f"error: {self.error}"
+        text = f"{self.new} new ({self.bytes} bytes)"
+        if self.skipped:
+            text += f", {self.skipped} too large (left on the server)"
+        if self.failed_parse:
+            text += f", {self.failed_parse} could not be parsed (stored raw)"
+        return text
+
+
+# Keys ------------------------------------------------------------------------
+
+
+def uid_key(uid: str) -> str:
+    """The column value for a server UIDL; ids too long for the index are hashed."""
+    if len(uid) <= 200:
+        return uid
+    return "sha256:" + hashlib.sha256(uid.encode("latin-1")).hexdigest()
+
+
+def fallback_key(headers: bytes, size: int) -> str:
+    """A weaker identity for servers (or messages) without a usable UIDL.
+
+    Message-ID + size + Date, from the headers TOP returns. Two distinct messages
+    with the same three values would be taken as one; a message without any of
+    them still gets a key from its full header block.
+    """
+    parsed = mime.parse_headers(headers)
+    basis = f"{parsed.message_id}\n{size}\n{parsed.date.isoformat()}"
+    if not parsed.message_id:
+        basis += "\n" + hashlib.sha256(headers).hexdigest()
+    return "nouidl:" + hashlib.sha256(basis.encode()).hexdigest()
+
+
+# Storage ---------------------------------------------------------------------
+
+
+def store_blob(prefix: str, data: bytes, suffix: str = "") -> tuple[str, str]:
+    """Write bytes content-addressed under MEDIA_ROOT; return (name, sha256).
+
+    The same bytes always land on the same name, so a retry after a crash
+    rewrites nothing and identical attachments are stored once.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    name = f"{prefix}/{digest[:2]}/{digest[2:4]}/{digest}{suffix}"
+    if not default_storage.exists(name):
+        saved = default_storage.save(name, ContentFile(data))
+        if saved != name:  # a concurrent writer won the race with the same bytes
+            default_storage.delete(saved)
+    return name, digest
+
+
+def _addresses(addresses: list[mime.Address]) -> str:
+    return ", ".join(
+        f"{a.name} <{a.address}>" if a.name and a.address else (a.address or a.name)
+        for a in addresses
+    )
+
+
+def store_message(
+    account: MailAccount, raw: bytes, uidl: str, *, received_at=None
+) -> Message | None:
+    """Store one fetched message and its attachments; None if it is already stored.
+
+    Parsing never blocks storage: a message the parser chokes on is stored raw,
+    flagged, and listed with what is known.
+    """
+    received_at = received_at or timezone.now()
+    raw_name, raw_sha = store_blob("raw", raw, ".eml")
+    try:
+        parsed = mime.parse_message(raw, received_at)
+        parse_error = False
+    except Exception as exc:  # noqa: BLE001 - the parser promises not to raise; belt and braces
+        log.exception("parser failed on a message of account %s", account.pk)
+        parsed = mime.parse_headers(raw[:65536], received_at)
+        parsed.defects.append(f"parser failed: {exc!r}")
+        parse_error = True
+
+    attachments = []
+    for part in parsed.attachments:
+        name, digest = store_blob("attachments", part.payload)
+        attachments.append(
+            Attachment(
+                filename=part.filename[:1000],
+                safe_name=part.safe_name,
+                content_type=part.content_type[:255],
+                size=len(part.payload),
+                sha256=digest,
+                content_id=part.content_id[:998],
+                inline=part.inline,
+                file=name,
+            )
+        )
+
+    from_ = parsed.from_ or mime.Address("", "")
+    message = Message(
+        owner_id=account.user_id,
+        account=account,
+        uidl=uidl,
+        message_id=parsed.message_id[:998],
+        in_reply_to=parsed.in_reply_to[:998],
+        references=" ".join(parsed.references),
+        subject=parsed.subject,
+        from_name=from_.name[:255],
+        from_address=from_.address[:320],
+        to=_addresses(parsed.to),
+        cc=_addresses(parsed.cc),
+        reply_to=_addresses(parsed.reply_to),
+        date=parsed.date,
+        received_at=received_at,
+        size=len(raw),
+        snippet=parsed.snippet(160),
+        text_body=parsed.text_body,
+        html_body=parsed.html_body,
+        has_attachments=parsed.has_attachments,
+        raw_file=raw_name,
+        raw_sha256=raw_sha,
+        parse_error=parse_error
+        or bool(
+            parsed.defects and not parsed.subject and not parsed.text_body and not parsed.html_body
+        ),
+        defects=parsed.defects[:50],
+    )
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+            for attachment in attachments:
+                attachment.message = message
+            Attachment.objects.bulk_create(attachments)
+    except IntegrityError:
+        # Another poll stored this UIDL first: that copy is the one.
+        if Message.objects.filter(account=account, uidl=uidl).exists():
+            return None
+        raise
+    return message
+
+
+# Locking ---------------------------------------------------------------------
+
+
+def acquire_poll_lock(account_id: int) -> bool:
+    now = timezone.now()
+    return bool(
+        MailAccount.objects.filter(
+            Q(poll_lock_until__isnull=True) | Q(poll_lock_until__lt=now),
+            pk=account_id,
+        ).update(poll_lock_until=now + LOCK_LEASE)
+    )
+
+
+def extend_poll_lock(account_id: int) -> None:
+    MailAccount.objects.filter(pk=account_id).update(poll_lock_until=timezone.now() + LOCK_LEASE)
+
+
+def release_poll_lock(account_id: int) -> None:
+    MailAccount.objects.filter(pk=account_id).update(poll_lock_until=None)
+
+
+# The poll --------------------------------------------------------------------
+
+_DONE = object()
+
+
+def _prefetch(
+    session: pop3.POP3Session, numbers: list[int], out: queue.Queue, stop: threading.Event
+) -> None:
+    """Downloader thread: RETR each message into the queue; errors travel too."""
+    try:
+        for number in numbers:
+            if stop.is_set():
+                return
+            out.put((number, session.retr(number)))
+    except BaseException as exc:  # noqa: BLE001 - handed to the storing thread
+        out.put((None, exc))
+        return
+    out.put((None, _DONE))
+
+
+def _downloads(session: pop3.POP3Session, numbers: list[int]) -> Iterator[tuple[int, bytes]]:
+    if not numbers:
+        return
+    items: queue.Queue = queue.Queue(maxsize=PREFETCH)
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=_prefetch, args=(session, numbers, items, stop), name="pop3-prefetch", daemon=True
+    )
+    worker.start()
+    try:
+        while True:
+            number, payload = items.get()
+            if number is None:
+                if payload is _DONE:
+                    return
+                raise payload
+            yield number, payload
+    finally:
+        stop.set()
+        # Unblock a producer waiting on a full queue, then wait for it to finish its RETR.
+        while worker.is_alive():
+            try:
+                items.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        worker.join()
+
+
+def open_session(account: MailAccount, timeout: float = 60.0) -> pop3.POP3Session:
+    return pop3.POP3Session(
+        account.pop3_host,
+        account.pop3_port,
+        account.pop3_security,
+        account.pop3_login,
+        account.pop3_password,
+        verify_tls=not account.allow_insecure_tls,
+        timeout=timeout,
+        use_apop=account.use_apop,
+    )
+
+
+def _keys_for_listing(
+    session: pop3.POP3Session, listing: list[pop3.ListingEntry]
+) -> dict[int, str]:
+    keys = {}
+    for entry in listing:
+        if entry.uid is not None:
+            keys[entry.number] = uid_key(entry.uid)
+        else:
+            keys[entry.number] = fallback_key(session.top(entry.number, 0), entry.size)
+    return keys
+
+
+def fetch_new_messages(account: MailAccount, session: pop3.POP3Session, result: PollResult) -> None:
+    listing = session.listing()
+    keys = _keys_for_listing(session, listing)
+    stored = set(
+        Message.objects.filter(account=account, uidl__in=set(keys.values())).values_list(
+            "uidl", flat=True
+        )
+    )
+    skipped = set(SkippedMessage.objects.filter(account=account).values_list("uidl", flat=True))
+    max_bytes = settings.WEBMAIL_MAX_MESSAGE_BYTES
+
+    to_fetch, to_delete = [], []
+    for entry in listing:
+        key = keys[entry.number]
+        if key in stored:
+            to_delete.append(entry.number)  # stored by an earlier poll that never QUIT
+        elif entry.size > max_bytes:
+            if key not in skipped:
+                SkippedMessage.objects.get_or_create(
+                    account=account,
+                    uidl=key,
+                    defaults={
+                        "size": entry.size,
+                        "reason": f"larger than the {max_bytes}-byte limit",
+                    },
+                )
+            result.skipped += 1
+        else:
+            to_fetch.append(entry.number)
+    # Fetching the same key twice in one poll (fallback keys can collide) stores it once.
+
+    for count, (number, raw) in enumerate(_downloads(session, to_fetch), start=1):
+        message = store_message(account, raw, keys[number])
+        if message is not None:
+            result.new += 1
+            result.bytes += len(raw)
+            result.failed_parse += message.parse_error
+            result.stored_ids.append(message.pk)
+        to_delete.append(number)  # committed (by us or a racing poll): safe to delete
+        if count % 200 == 0:
+            extend_poll_lock(account.pk)
+
+    if not account.leave_on_server:
+        for number in to_delete:
+            session.dele(number)
+        result.deleted = len(to_delete)
+    session.quit()
+
+
+def poll_account(account_id: int) -> PollResult:
+    """Poll one account once, record the outcome on it, and return it."""
+    result = PollResult(account_id=account_id)
+    account = MailAccount.objects.select_related("user").filter(pk=account_id).first()
+    if account is None:
+        result.error = "account no longer exists"
+        return result
+    if not acquire_poll_lock(account_id):
+        result.locked = True
+        return result
+    try:
+        with open_session(account) as session:
+            fetch_new_messages(account, session, result)
+    except pop3.POP3Error as exc:
+        result.error = exc.reply
+        # A locked maildrop (-ERR [IN-USE]) is refused at login too, but is no bad password.
+        auth_failed = isinstance(exc, pop3.POP3AuthError) and not exc.is_temporary
+        _record(account, result, auth_failed=auth_failed)
+    else:
+        _record(account, result, auth_failed=False)
+    finally:
+        release_poll_lock(account_id)
+    return result
+
+
+def _record(account: MailAccount, result: PollResult, *, auth_failed: bool) -> None:
+    now = timezone.now()
+    update = {
+        "last_poll_at": now,
+        "last_poll_new": result.new,
+        "last_poll_bytes": result.bytes,
+        "last_poll_error": result.error,
+    }
+    if auth_failed:
+        # Back off on a bad password instead of hammering the server every minute.
+        failures = account.auth_failures + 1
+        delay = min(timedelta(minutes=account.poll_interval) * 2**failures, MAX_AUTH_BACKOFF)
+        update.update(auth_failures=failures, next_poll_at=now + delay)
+    else:
+        update.update(auth_failures=0, next_poll_at=now + timedelta(minutes=account.poll_interval))
+        if not result.error:
+            update["last_success_at"] = now
+    MailAccount.objects.filter(pk=account.pk).update(**update)
+
+
+def due_account_ids(now=None) -> list[int]:
+    """Claim the enabled accounts whose next poll is due, pushing their next poll out."""
+    now = now or timezone.now()
+    due = list(
+        MailAccount.objects.filter(
+            Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now),
+            enabled=True,
+        ).values_list("pk", "poll_interval")
+    )
+    claimed = []
+    for pk, interval in due:
+        # Conditional update: two dispatchers racing claim each account once.
+        if MailAccount.objects.filter(
+            Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now),
+            pk=pk,
+        ).update(next_poll_at=now + timedelta(minutes=interval)):
+            claimed.append(pk)
+    return claimed

@@ -1,0 +1,111 @@
+"""Cached mail, per user: the raw message byte-exact in storage, parsed fields here."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import MailAccount
+
+
+class Folder(models.TextChoices):
+    INBOX = "inbox", "Inbox"
+    SENT = "sent", "Sent"
+    DRAFTS = "drafts", "Drafts"
+    TRASH = "trash", "Trash"
+    ARCHIVE = "archive", "Archive"
+
+
+class Message(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages"
+    )
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="messages")
+    folder = models.CharField(max_length=10, choices=Folder.choices, default=Folder.INBOX)
+    # The POP3 server's unique id; see mailbox.ingest.server_key for servers without UIDL
+    # and for ids too long for an index.
+    uidl = models.CharField("POP3 UIDL", max_length=255, blank=True)
+
+    message_id = models.CharField(max_length=998, blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    subject = models.TextField(blank=True)
+    from_name = models.CharField(max_length=255, blank=True)
+    from_address = models.CharField(max_length=320, blank=True)
+    to = models.TextField(blank=True)
+    cc = models.TextField(blank=True)
+    reply_to = models.TextField(blank=True)
+    date = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    size = models.PositiveBigIntegerField()
+    snippet = models.CharField(max_length=200, blank=True)
+    text_body = models.TextField(blank=True)
+    html_body = models.TextField(blank=True)
+    has_attachments = models.BooleanField(default=False)
+    seen = models.BooleanField(default=False)
+    flagged = models.BooleanField(default=False)
+
+    raw_file = models.FileField(max_length=255)
+    raw_sha256 = models.CharField(max_length=64)
+    parse_error = models.BooleanField(default=False)
+    defects = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        constraints = [
+            # Exactly once in: a second copy is impossible even when two polls race.
+            models.UniqueConstraint(
+                fields=["account", "uidl"],
+                name="unique_message_per_uidl",
+                condition=~models.Q(uidl=""),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "folder", "-date", "-id"], name="message_listing_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or "(no subject)"
+
+    @property
+    def sender(self) -> str:
+        return self.from_name or self.from_address or "(unknown sender)"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=1000, blank=True, help_text="as the sender named it")
+    safe_name = models.CharField(max_length=255, help_text="safe for storage and download")
+    content_type = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_id = models.CharField(max_length=998, blank=True)
+    inline = models.BooleanField(default=False)
+    # Content-addressed: identical bytes are stored once.
+    file = models.FileField(max_length=255)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename or self.safe_name
+
+
+class SkippedMessage(models.Model):
+    """A message left on the server because it exceeds WEBMAIL_MAX_MESSAGE_BYTES."""
+
+    account = models.ForeignKey(
+        MailAccount, on_delete=models.CASCADE, related_name="skipped_messages"
+    )
+    uidl = models.CharField("POP3 UIDL", max_length=255)
+    size = models.PositiveBigIntegerField()
+    reason = models.CharField(max_length=255)
+    first_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-first_seen"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "uidl"], name="unique_skipped_per_uidl"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.uidl} ({self.size} bytes)"

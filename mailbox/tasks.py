@@ -1,0 +1,21 @@
+"""Celery tasks: thin wrappers that load ids and call plain functions in ingest."""
+
+from celery import shared_task
+
+from . import ingest
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def poll_account(account_id: int) -> str:
+    # Idempotent: (account, UIDL) is unique and deletes follow commits, so a
+    # redelivered task after a worker crash stores nothing twice.
+    return str(ingest.poll_account(account_id))
+
+
+@shared_task(ignore_result=True)
+def dispatch_polls() -> int:
+    """Run every minute by beat: enqueue a poll for each account that is due."""
+    due = ingest.due_account_ids()
+    for account_id in due:
+        poll_account.delay(account_id)
+    return len(due)
