@@ -7,11 +7,18 @@ from django.db import models
 from django.utils import timezone
 
 from .crypto import EncryptedTextField
-from .validators import validate_hostname
+from .validators import validate_hostname, validate_time_zone
 
 
 class User(AbstractUser):
     """The person who logs in. Their mail accounts hang off `mail_accounts`."""
+
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="Dates are shown in this time zone (default: the server's).",
+    )
 
 
 class Security(models.TextChoices):

@@ -1,5 +1,6 @@
 import ipaddress
 import re
+import zoneinfo
 
 from django.core.exceptions import ValidationError
 
@@ -17,4 +18,11 @@ def validate_hostname(value: str) -> None:
     if len(value) > 253 or not _HOSTNAME_RE.match(value):
         raise ValidationError(
             "Enter a valid host name such as mail.example.com, or an IP address.", code="invalid"
+        )
+
+
+def validate_time_zone(value: str) -> None:
+    if value and value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            "Enter a time zone such as Asia/Seoul or Europe/Berlin.", code="invalid"
         )

@@ -33,6 +33,7 @@ from accounts.models import MailAccount
 
 from . import mime, pop3
 from .models import Attachment, Message, SkippedMessage
+from .search import MAX_BODY_CHARS, update_search_vector
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,9 @@ def store_message(
             for attachment in attachments:
                 attachment.message = message
             Attachment.objects.bulk_create(attachments)
+            update_search_vector(
+                message, parsed.text_body or mime.html_to_text(parsed.html_body, MAX_BODY_CHARS)
+            )
     except IntegrityError:
         # Another poll stored this UIDL first: that copy is the one.
         if Message.objects.filter(account=account, uidl=uidl).exists():

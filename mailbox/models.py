@@ -1,6 +1,7 @@
 """Cached mail, per user: the raw message byte-exact in storage, parsed fields here."""
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 
@@ -21,6 +22,8 @@ class Message(models.Model):
     )
     account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="messages")
     folder = models.CharField(max_length=10, choices=Folder.choices, default=Folder.INBOX)
+    # Where "Restore" puts a message back from Trash.
+    trashed_from = models.CharField(max_length=10, choices=Folder.choices, blank=True)
     # The POP3 server's unique id; see mailbox.ingest.server_key for servers without UIDL
     # and for ids too long for an index.
     uidl = models.CharField("POP3 UIDL", max_length=255, blank=True)
@@ -48,6 +51,9 @@ class Message(models.Model):
     raw_sha256 = models.CharField(max_length=64)
     parse_error = models.BooleanField(default=False)
     defects = models.JSONField(default=list, blank=True)
+    # PostgreSQL full-text search; filled on ingest, GIN-indexed there (see the
+    # migration add_search_vector). Unused on SQLite, which searches with LIKE.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -61,6 +67,12 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["owner", "folder", "-date", "-id"], name="message_listing_idx"),
+            # Unread counts per folder read only the (few) unread rows.
+            models.Index(
+                fields=["owner", "folder"],
+                condition=models.Q(seen=False),
+                name="message_unread_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -109,3 +121,21 @@ class SkippedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.uidl} ({self.size} bytes)"
+
+
+class TrustedSender(models.Model):
+    """A sender whose remote images this user always wants to see."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_senders"
+    )
+    address = models.CharField(max_length=320)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "address"], name="unique_trusted_sender"),
+        ]
+
+    def __str__(self) -> str:
+        return self.address

@@ -1,38 +1,324 @@
-from django.core.paginator import Paginator
-from django.http import JsonResponse
-from django.shortcuts import redirect, render
+"""Inbox, read page, downloads and bulk actions.
+
+Each view looks its objects up scoped to request.user (404 otherwise), checks
+its input, and calls one domain function.
+"""
+
+import base64
+import zipfile
+from tempfile import SpooledTemporaryFile
+
+from django.contrib import messages as flash
+from django.core.files.storage import default_storage
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from .models import Folder, Message, SkippedMessage
+from . import actions, listing, sanitize
+from .forms import BulkActionForm
+from .mime import safe_filename
+from .models import Folder, Message, SkippedMessage, TrustedSender
+from .search import filter_by_search
 from .tasks import poll_account
 
-PAGE_SIZE = 50
+LIST_FIELDS = (
+    "pk",
+    "subject",
+    "from_name",
+    "from_address",
+    "date",
+    "snippet",
+    "has_attachments",
+    "seen",
+    "flagged",
+    "parse_error",
+    "folder",
+)
+# Types a browser may show inline from an attachment link; never HTML or SVG.
+PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
+INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+MAX_INLINE_IMAGE_BYTES = 5 * 1024 * 1024
+DOWNLOAD_CSP = "sandbox; default-src 'none'"
 
 
-def inbox(request):
+def _folder_or_404(name: str) -> str:
+    if name not in Folder.values:
+        raise Http404("No such folder")
+    return name
+
+
+def _message_or_404(request, pk: int) -> Message:
+    return get_object_or_404(Message.objects.select_related("account"), pk=pk, owner=request.user)
+
+
+def _folder_list(user, current: str) -> list[dict]:
+    unread = dict(
+        Message.objects.filter(owner=user, seen=False)
+        .values("folder")
+        .annotate(n=Count("id"))
+        .values_list("folder", "n")
+    )
+    return [
+        {"name": value, "label": label, "unread": unread.get(value, 0), "current": value == current}
+        for value, label in Folder.choices
+    ]
+
+
+def folder_view(request, folder: str = Folder.INBOX):
+    folder = _folder_or_404(folder)
+    query = request.GET.get("q", "").strip()
+    messages = Message.objects.filter(owner=request.user, folder=folder).only(*LIST_FIELDS)
+    if query:
+        messages = filter_by_search(messages, query)
+    page = listing.paginate(
+        messages,
+        before=request.GET.get("before"),
+        after=request.GET.get("after"),
+        oldest=request.GET.get("oldest") == "1",
+    )
     accounts = list(request.user.mail_accounts.all())
-    messages = (
-        Message.objects.filter(owner=request.user, folder=Folder.INBOX)
-        .only(
-            "pk",
-            "subject",
-            "from_name",
-            "from_address",
-            "date",
-            "snippet",
-            "has_attachments",
-            "seen",
-            "flagged",
-            "parse_error",
-        )
-        .order_by("-date", "-id")
-    )
-    page = Paginator(messages, PAGE_SIZE).get_page(request.GET.get("page"))
-    skipped = SkippedMessage.objects.filter(account__user=request.user).select_related("account")
     return render(
-        request, "mailbox/inbox.html", {"accounts": accounts, "page": page, "skipped": skipped}
+        request,
+        "mailbox/folder.html",
+        {
+            "folder": folder,
+            "folder_label": Folder(folder).label,
+            "query": query,
+            "page": page,
+            "folders": _folder_list(request.user, folder),
+            "accounts": accounts,
+            "skipped": SkippedMessage.objects.filter(account__user=request.user).select_related(
+                "account"
+            )
+            if folder == Folder.INBOX
+            else [],
+            "bulk_actions": BulkActionForm.actions_for(folder),
+        },
     )
+
+
+@require_POST
+def bulk_action(request):
+    form = BulkActionForm(request.POST)
+    if not form.is_valid():
+        flash.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    else:
+        count = form.apply(request.user)
+        flash.success(request, form.done_message(count))
+    folder = request.POST.get("folder", Folder.INBOX)
+    return redirect("folder", folder=folder if folder in Folder.values else Folder.INBOX)
+
+
+@require_POST
+def empty_trash(request):
+    count = actions.empty_trash(request.user)
+    flash.success(request, f"Deleted {count} message{'s' if count != 1 else ''} forever.")
+    return redirect("folder", folder=Folder.TRASH)
+
+
+def _shows_remote(request, message: Message) -> bool:
+    if request.GET.get("images") == "1":
+        return True
+    return (
+        bool(message.from_address)
+        and TrustedSender.objects.filter(
+            owner=request.user, address__iexact=message.from_address
+        ).exists()
+    )
+
+
+def read_message(request, pk: int):
+    message = _message_or_404(request, pk)
+    if not message.seen:
+        # The one GET that changes state, as every mail client does on open.
+        Message.objects.filter(pk=message.pk).update(seen=True)
+        message.seen = True
+    show_remote = _shows_remote(request, message)
+    remote_blocked = False
+    if message.html_body and not show_remote:
+        remote_blocked = sanitize.sanitize_email_html(message.html_body).remote_blocked
+    context_list = Message.objects.filter(owner=request.user, folder=message.folder)
+    newer, older = listing.neighbours(context_list, message)
+    return render(
+        request,
+        "mailbox/read.html",
+        {
+            "message": message,
+            "attachments": message.attachments.filter(inline=False),
+            # render_plain_text escapes everything it does not generate itself.
+            "text_html": mark_safe(sanitize.render_plain_text(message.text_body))  # noqa: S308
+            if message.text_body and not message.html_body
+            else "",
+            "preview_types": PREVIEW_TYPES,
+            "show_remote": show_remote,
+            "remote_blocked": remote_blocked,
+            "newer": newer,
+            "older": older,
+            "folders": _folder_list(request.user, message.folder),
+            "folder_label": Folder(message.folder).label,
+        },
+    )
+
+
+def _inline_images(message: Message) -> dict[str, str]:
+    """cid → data: URL for the message's inline images of safe types."""
+    images, budget = {}, MAX_INLINE_IMAGE_BYTES
+    for part in message.attachments.exclude(content_id="").filter(
+        content_type__in=INLINE_IMAGE_TYPES
+    ):
+        if part.size > budget:
+            continue
+        budget -= part.size
+        with default_storage.open(part.file.name, "rb") as f:
+            data = base64.b64encode(f.read()).decode("ascii")
+        images[part.content_id] = f"data:{part.content_type};base64,{data}"
+    return images
+
+
+@xframe_options_sameorigin
+def message_body(request, pk: int):
+    """The HTML body as its own document, for the read page's sandboxed iframe."""
+    message = _message_or_404(request, pk)
+    allow_remote = _shows_remote(request, message)
+    images = _inline_images(message) if "cid:" in message.html_body else {}
+    clean = sanitize.sanitize_email_html(
+        message.html_body, allow_remote=allow_remote, cid_url=images.get
+    )
+    # The sanitizer's output is the one HTML we render unescaped, and only here.
+    response = render(request, "mailbox/body.html", {"body": mark_safe(clean.html)})  # noqa: S308
+    remote = " https: http:" if allow_remote else ""
+    # Even if the sanitizer missed something: no script, no plugin, no form, no
+    # navigation of our page, nothing fetched but our inline images (and remote
+    # images when the user asked for them).
+    response["Content-Security-Policy"] = (
+        f"default-src 'none'; img-src data:{remote}; style-src 'unsafe-inline'; "
+        "font-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    )
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_POST
+def trust_sender(request, pk: int):
+    message = _message_or_404(request, pk)
+    if message.from_address:
+        TrustedSender.objects.get_or_create(
+            owner=request.user, address=message.from_address.lower()
+        )
+        flash.success(request, f"Images from {message.from_address} will always be shown.")
+    return redirect("read_message", pk=message.pk)
+
+
+@require_POST
+def message_action(request, pk: int):
+    """The read page's buttons: the same actions as the bulk form, on one message."""
+    message = _message_or_404(request, pk)
+    data = request.POST.copy()
+    data.setlist("ids", [str(message.pk)])
+    data["folder"] = message.folder
+    form = BulkActionForm(data)
+    if not form.is_valid():
+        flash.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    else:
+        form.apply(request.user)
+        flash.success(request, form.done_message(1))
+        if form.cleaned_data["action"] in {
+            "mark_unread",
+            "archive",
+            "trash",
+            "restore",
+            "delete_forever",
+        }:
+            return redirect("folder", folder=message.folder)
+    return redirect("read_message", pk=message.pk)
+
+
+def _attachment_response(part, *, inline: bool) -> FileResponse:
+    handle = default_storage.open(part.file.name, "rb")
+    name = part.safe_name or "attachment"
+    if inline:  # Content-Disposition: inline, only for PREVIEW_TYPES
+        response = FileResponse(handle, content_type=part.content_type, filename=name)
+    else:
+        response = FileResponse(
+            handle, as_attachment=True, filename=name, content_type="application/octet-stream"
+        )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = DOWNLOAD_CSP
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+def download_attachment(request, pk: int, attachment_pk: int):
+    message = _message_or_404(request, pk)
+    part = get_object_or_404(message.attachments, pk=attachment_pk)
+    inline = request.GET.get("preview") == "1" and part.content_type in PREVIEW_TYPES
+    return _attachment_response(part, inline=inline)
+
+
+@require_GET
+def download_all(request, pk: int):
+    message = _message_or_404(request, pk)
+    parts = list(message.attachments.filter(inline=False))
+    if not parts:
+        raise Http404("No attachments")
+    spool = SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
+    used: set[str] = set()
+    with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part in parts:
+            name = _unique_name(part.safe_name or "attachment", used)
+            with (
+                default_storage.open(part.file.name, "rb") as src,
+                archive.open(name, "w", force_zip64=True) as dst,
+            ):
+                for chunk in iter(lambda: src.read(1024 * 1024), b""):  # noqa: B023
+                    dst.write(chunk)
+    spool.seek(0)
+    stem = safe_filename(message.subject or "attachments", default="attachments")
+    response = FileResponse(
+        spool, as_attachment=True, filename=f"{stem}.zip", content_type="application/zip"
+    )
+    response["Content-Security-Policy"] = DOWNLOAD_CSP
+    return response
+
+
+def _unique_name(name: str, used: set[str]) -> str:
+    candidate, n = name, 1
+    stem, dot, ext = name.rpartition(".")
+    while candidate in used:
+        n += 1
+        candidate = f"{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})"
+    used.add(candidate)
+    return candidate
+
+
+@require_GET
+def view_source(request, pk: int):
+    message = _message_or_404(request, pk)
+    with default_storage.open(message.raw_file.name, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Security-Policy"] = DOWNLOAD_CSP
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+def download_eml(request, pk: int):
+    message = _message_or_404(request, pk)
+    stem = safe_filename(message.subject or "message", default="message")
+    response = FileResponse(
+        default_storage.open(message.raw_file.name, "rb"),
+        as_attachment=True,
+        filename=f"{stem}.eml",
+        content_type="message/rfc822",
+    )
+    response["Content-Security-Policy"] = DOWNLOAD_CSP
+    return response
 
 
 def _poll_status(user) -> list[dict]:

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "csp",
     "axes",
     "accounts",
     "mailbox",
@@ -86,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.UserTimeZoneMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns locked-out logins into a response.
@@ -170,11 +174,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # fresh clone runs without Redis; production uses redis://.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = env.path("CELERY_BROKER_FOLDER", default=VAR_DIR / "celery" / "queue")
+    _queue_dir = Path(env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "celery" / "queue")))
     os.makedirs(_queue_dir, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        "control_folder": str(_queue_dir.parent / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -193,7 +198,26 @@ CELERY_BEAT_SCHEDULE = {
 # Production hardening; `manage.py check --deploy` is clean with DEBUG=false
 # behind TLS (see README).
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# "same-origin", not "no-referrer": with no-referrer browsers send `Origin: null`
+# on form posts (Fetch spec), which Django's CSRF check over HTTPS must refuse.
+# Nothing leaks to other sites either way; message bodies, downloads and links
+# get no-referrer of their own.
 SECURE_REFERRER_POLICY = "same-origin"
+# App pages: our own scripts and styles only, no inline script. The message body
+# document sets a stricter policy of its own (mailbox.views.message_body).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

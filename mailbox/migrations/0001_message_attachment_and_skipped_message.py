@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('accounts', '0002_message_attachment_and_skipped_message'),
+        ('accounts', '0001_initial_user_and_mail_accounts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
