@@ -143,7 +143,7 @@ class _Policy:
                 # Drop the URL entirely: it is usually a per-recipient tracking link.
                 self.remote_blocked = True
                 return None
-            return "https:" + url if scheme is None else url
+            return "https://" + url[2:] if scheme is None else url
         if scheme == "data" and allow_data and _DATA_IMAGE_RE.match(url):
             return url
         # Relative URLs would hit our own origin; everything else is hostile or useless.
@@ -158,6 +158,11 @@ class _Policy:
         return self.cid_url(content_id)
 
     def filter(self, tag: str, attr: str, value: str) -> str | None:
+        # Ammonia also calls us for elements it is about to drop (<script src>,
+        # <audio src>...): ignore those so they neither count as remote nor
+        # reach cid_url.
+        if tag not in _TAGS:
+            return None
         if attr == "href":
             return _link(value)
         if attr == "src":
@@ -175,7 +180,7 @@ def _link(raw: str) -> str | None:
     if scheme in ("http", "https", "mailto"):
         return url
     if scheme is None and _is_protocol_relative(url):
-        return "https:" + url
+        return "https://" + url[2:]
     return None  # javascript:, data:, relative links to our own pages, ...
 
 

@@ -324,8 +324,11 @@ def test_css_remote_url_blocked_but_colour_kept():
 
 
 def test_srcset_and_picture_do_not_leak():
-    res = clean('<picture><source srcset="https://tracker.example/a.png">'
-                '<img srcset="https://tracker.example/c.png 2x"></picture>', allow_remote=True)  # fmt: skip
+    payload = (
+        '<picture><source srcset="https://tracker.example/a.png">'
+        '<img srcset="https://tracker.example/c.png 2x"></picture>'
+    )
+    res = clean(payload, allow_remote=True)
     assert "tracker" not in res.html
     assert "srcset" not in res.html
 
@@ -335,6 +338,17 @@ def test_link_stylesheet_dropped():
         '<link rel=stylesheet href="https://evil.example/x.css"><p>x</p>', allow_remote=True
     )
     assert res.html == "<p>x</p>"
+
+
+def test_dropped_elements_neither_count_as_remote_nor_resolve_cids():
+    seen = []
+    payload = (
+        '<script src="https://evil.example/x.js"></script><audio src="https://t.example/a">'
+        '<input type=image src="cid:logo@x"><style>p{background:url(https://t.example/b)}</style>'
+    )
+    res = sanitize_email_html(payload, cid_url=seen.append)
+    assert res == SanitizedHtml(html="", remote_blocked=False, has_remote=False)
+    assert seen == []
 
 
 def test_cid_rewritten_and_unknown_removed():
@@ -404,9 +418,8 @@ def test_bad_declarations_dropped(style):
 
 
 def test_style_split_respects_quotes_and_parens():
-    out = clean(
-        """<p style="font-family: 'a;b', serif; color: rgb(1, 2, 3); COLOR: blue !important">x</p>"""
-    )
+    style = "font-family: 'a;b', serif; color: rgb(1, 2, 3); COLOR: blue !important"
+    out = clean(f'<p style="{style}">x</p>')
     assert parse(out.html)[0][1]["style"] == (
         "font-family: 'a;b', serif; color: rgb(1, 2, 3); color: blue !important"
     )
