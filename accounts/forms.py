@@ -1,6 +1,8 @@
+import zoneinfo
+
 from django import forms
 
-from .models import DEFAULT_PORTS, PORT_SECURITY, MailAccount
+from .models import DEFAULT_PORTS, PORT_SECURITY, MailAccount, User
 
 PASSWORD_HELP_KEEP = "Leave empty to keep the saved password."
 
@@ -113,3 +115,15 @@ class MailAccountForm(KeepSavedPasswordsMixin, forms.ModelForm):
         if commit:
             account.save()
         return account
+
+
+class PreferencesForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        label="Time zone", required=False,
+        choices=lambda: [("", "Server default")] + [
+            (name, name) for name in sorted(zoneinfo.available_timezones())],
+    )
+
+    class Meta:
+        model = User
+        fields = ["time_zone"]

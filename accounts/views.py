@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from .forms import MailAccountForm
+from .forms import MailAccountForm, PreferencesForm
 from .models import MailAccount
 from .tasks import verify_connection
 
@@ -16,7 +16,21 @@ def _own_account(request, pk: int) -> MailAccount:
 @login_required
 def account_list(request):
     accounts = request.user.mail_accounts.all()
-    return render(request, "accounts/account_list.html", {"accounts": accounts})
+    preferences = PreferencesForm(instance=request.user)
+    return render(request, "accounts/account_list.html",
+                  {"accounts": accounts, "preferences": preferences})
+
+
+@require_POST
+@login_required
+def preferences(request):
+    form = PreferencesForm(request.POST, instance=request.user)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Preferences saved.")
+    else:
+        messages.error(request, "Choose a time zone from the list.")
+    return redirect("account_list")
 
 
 @sensitive_post_parameters("pop3_password", "smtp_password")

@@ -31,8 +31,8 @@ from django.utils import timezone
 
 from accounts.models import MailAccount
 
-from . import mime, pop3
-from .models import Attachment, Message, SkippedMessage
+from . import compose, mime, pop3, reports
+from .models import Attachment, Folder, Message, SkippedMessage
 from .search import MAX_BODY_CHARS, update_search_vector
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,10 @@ def fallback_key(headers: bytes, size: int) -> str:
 # Storage ---------------------------------------------------------------------
 
 
+def blob_name(prefix: str, digest: str, suffix: str = "") -> str:
+    return f"{prefix}/{digest[:2]}/{digest[2:4]}/{digest}{suffix}"
+
+
 def store_blob(prefix: str, data: bytes, suffix: str = "") -> tuple[str, str]:
     """Write bytes content-addressed under MEDIA_ROOT; return (name, sha256).
 
@@ -101,7 +105,7 @@ def store_blob(prefix: str, data: bytes, suffix: str = "") -> tuple[str, str]:
     rewrites nothing and identical attachments are stored once.
     """
     digest = hashlib.sha256(data).hexdigest()
-    name = f"{prefix}/{digest[:2]}/{digest[2:4]}/{digest}{suffix}"
+    name = blob_name(prefix, digest, suffix)
     if not default_storage.exists(name):
         saved = default_storage.save(name, ContentFile(data))
         if saved != name:  # a concurrent writer won the race with the same bytes
@@ -174,6 +178,10 @@ def store_message(
         has_attachments=parsed.has_attachments,
         raw_file=raw_name,
         raw_sha256=raw_sha,
+        folder=folder,
+        seen=seen,
+        read_receipt_to=(compose.read_receipt_address(raw) or "")[:320]
+        if folder == Folder.INBOX else "",
         parse_error=parse_error
         or bool(
             parsed.defects and not parsed.subject and not parsed.text_body and not parsed.html_body
@@ -194,6 +202,8 @@ def store_message(
         if Message.objects.filter(account=account, uidl=uidl).exists():
             return None
         raise
+    if folder == Folder.INBOX and reports.looks_like_report(raw):
+        reports.record_report(account.user_id, raw)
     return message
 
 

@@ -51,6 +51,9 @@ class Message(models.Model):
     raw_sha256 = models.CharField(max_length=64)
     parse_error = models.BooleanField(default=False)
     defects = models.JSONField(default=list, blank=True)
+    # Disposition-Notification-To of a received message: the sender asks for a read receipt.
+    read_receipt_to = models.CharField(max_length=320, blank=True)
+    read_receipt_sent = models.BooleanField(default=False)
     # PostgreSQL full-text search; filled on ingest, GIN-indexed there (see the
     # migration add_search_vector). Unused on SQLite, which searches with LIKE.
     search_vector = SearchVectorField(null=True, editable=False)
@@ -139,3 +142,99 @@ class TrustedSender(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+class OutgoingStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    RETRYING = "retrying", "Retrying"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Outgoing(models.Model):
+    """A message the user writes: a draft, then the outgoing record SMTP delivery works on.
+
+    Exactly once out: the bytes and envelope are stored before the send task is
+    enqueued, the task claims the row atomically (queued/retrying → sending),
+    and per-recipient results are kept so a retry only sends to those still due.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="outgoing")
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="outgoing")
+    status = models.CharField(max_length=10, choices=OutgoingStatus.choices,
+                              default=OutgoingStatus.DRAFT)
+
+    # What the user wrote, as typed.
+    to = models.TextField(blank=True)
+    cc = models.TextField(blank=True)
+    bcc = models.TextField(blank=True)
+    subject = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    forward_original = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="attached as message/rfc822 (forward as attachment)")
+    request_dsn = models.BooleanField("request delivery status notification", default=False)
+    request_read_receipt = models.BooleanField(default=False)
+    is_read_receipt = models.BooleanField(default=False, help_text="an MDN we send")
+
+    # What goes on the wire, fixed when the user presses Send.
+    raw_file = models.FileField(max_length=255, blank=True)
+    message_id = models.CharField(max_length=998, blank=True)
+    envelope_from = models.CharField(max_length=320, blank=True)
+    recipients = models.JSONField(default=list, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+
+    # Delivery bookkeeping.
+    attempts = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    data_started_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    recipient_results = models.JSONField(default=dict, blank=True)
+    dsn_supported = models.BooleanField(null=True)
+    reports = models.JSONField(default=list, blank=True, help_text="DSN/MDN reports received")
+    sent_message = models.OneToOneField(Message, null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="outgoing")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "status", "-updated_at"], name="outgoing_by_status_idx"),
+            models.Index(fields=["status", "next_attempt_at"], name="outgoing_due_idx"),
+            models.Index(fields=["message_id"], name="outgoing_message_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or "(no subject)"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in {OutgoingStatus.DRAFT, OutgoingStatus.FAILED}
+
+    @property
+    def refused(self) -> dict:
+        return {a: r for a, r in self.recipient_results.items() if not r.get("accepted")}
+
+
+class OutgoingAttachment(models.Model):
+    outgoing = models.ForeignKey(Outgoing, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(max_length=255)  # content-addressed, shared with received parts
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -2,14 +2,26 @@
 
 Like Django's own SMTP backend, everything the connection needs (host, port,
 credentials, TLS mode) is an argument, so each account brings its own server.
+
+`send_message` runs one mail transaction and reports per recipient: RCPT
+refusals are results, not exceptions; what stops the whole transaction (the
+connection, AUTH, MAIL FROM, DATA) is raised as an `SMTPError` subclass whose
+`reply` is the server's own text and whose `code` says temporary (4xx, or None
+for connection trouble) or permanent (5xx). Passwords and message bodies are
+never put in errors or logs.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import smtplib
 import socket
 import ssl
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+log = logging.getLogger(__name__)
 
 
 class Security(StrEnum):
@@ -43,6 +55,55 @@ class SMTPProtocolError(SMTPError):
     """The server answered something we cannot go on from."""
 
 
+class SMTPSendError(SMTPError):
+    """The server refused the transaction as a whole: MAIL FROM, or DATA (the
+    command itself or the reply after the final dot).
+
+    `stage` is "mail", "data", or "rcpt" (only for a 421 to RCPT: the server is
+    closing the connection). `results` holds the RCPT replies gathered
+    before a DATA refusal (empty for a MAIL refusal), so a caller can still
+    tell permanently refused recipients from the ones worth retrying.
+    """
+
+    def __init__(
+        self,
+        reply: str,
+        code: int | None = None,
+        *,
+        stage: str,
+        results: dict[str, RecipientResult] | None = None,
+    ) -> None:
+        super().__init__(reply, code)
+        self.stage = stage
+        self.results: dict[str, RecipientResult] = dict(results or {})
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    code: int
+    reply: str  # the server's reply to RCPT TO, e.g. "550 5.1.1 <x@y>: Recipient ... rejected"
+    accepted: bool  # 2xx on RCPT (a refused DATA raises instead)
+
+    @property
+    def is_temporary(self) -> bool:
+        return 400 <= self.code < 500
+
+
+@dataclass
+class SendOutcome:
+    results: dict[str, RecipientResult] = field(default_factory=dict)  # RCPT order
+    dsn_supported: bool = False  # the server advertised DSN (RFC 3461)
+    data_reply: str = ""  # reply to the final dot; "" when DATA was not sent
+
+    @property
+    def accepted(self) -> list[str]:
+        return [addr for addr, result in self.results.items() if result.accepted]
+
+    @property
+    def refused(self) -> list[str]:
+        return [addr for addr, result in self.results.items() if not result.accepted]
+
+
 def _reply_text(code: int, message: bytes | str) -> str:
     if isinstance(message, bytes):
         message = message.decode("utf-8", "replace")
@@ -57,6 +118,14 @@ def tls_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
+def _close(client: smtplib.SMTP | None) -> None:
+    if client is not None:
+        try:
+            client.close()
+        except OSError:
+            pass
+
+
 def open_session(
     host: str,
     port: int,
@@ -69,30 +138,33 @@ def open_session(
     ssl_context: ssl.SSLContext | None = None,
     local_hostname: str | None = None,
 ) -> smtplib.SMTP:
-    """Connect, EHLO, STARTTLS if asked, AUTH if a login is given."""
+    """Connect, EHLO (HELO if EHLO is refused), STARTTLS if asked, AUTH if a login is given."""
     security = Security(security)
     context = ssl_context or tls_context(verify_tls)
+    client: smtplib.SMTP | None = None
     try:
         if security is Security.SSL:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
+            client = smtplib.SMTP_SSL(
                 host, port, local_hostname=local_hostname, timeout=timeout, context=context
             )
         else:
             client = smtplib.SMTP(host, port, local_hostname=local_hostname, timeout=timeout)
-        client.ehlo()
+        client.ehlo_or_helo_if_needed()
         if security is Security.STARTTLS:
             if not client.has_extn("starttls"):
-                client.close()
                 raise SMTPProtocolError("The server does not offer STARTTLS.")
             client.starttls(context=context)
-            client.ehlo()
+            client.ehlo_or_helo_if_needed()
     except SMTPError:
+        _close(client)
         raise
     except smtplib.SMTPResponseException as exc:
+        _close(client)
         raise SMTPConnectionError(
             _reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code
         ) from None
     except (OSError, smtplib.SMTPException) as exc:
+        _close(client)
         raise SMTPConnectionError(_os_error_text(exc, host, port)) from None
     if username:
         try:
@@ -103,17 +175,36 @@ def open_session(
         except smtplib.SMTPNotSupportedError:
             client.close()
             raise SMTPAuthError("The server does not offer AUTH.") from None
-        except smtplib.SMTPException as exc:
+        except smtplib.SMTPServerDisconnected:
             client.close()
-            raise SMTPProtocolError(str(exc)) from None
+            raise SMTPConnectionError(f"{host}:{port} closed the connection during AUTH.") from None
+        except smtplib.SMTPResponseException as exc:
+            client.close()
+            raise SMTPAuthError(_reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code) from None
+        except smtplib.SMTPException:
+            # smtplib's own texts here ("No suitable authentication method found.")
+            # never contain the credentials, but don't rely on it.
+            client.close()
+            raise SMTPAuthError("No AUTH method we support was accepted.") from None
         except OSError as exc:
+            client.close()
             raise SMTPConnectionError(_os_error_text(exc, host, port)) from None
     return client
 
 
 def _os_error_text(exc: BaseException, host: str, port: int) -> str:
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        # smtplib turns a timeout while reading a reply into this; say which it was.
+        if isinstance(exc.__context__, socket.timeout | TimeoutError):
+            return f"Timed out talking to {host}:{port}."
+        return f"{host}:{port} closed the connection unexpectedly."
     if isinstance(exc, socket.timeout | TimeoutError):
         return f"Timed out talking to {host}:{port}."
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"TLS with {host}:{port} failed: the server's certificate is not trusted "
+            f"({exc.verify_message or exc.reason})."
+        )
     if isinstance(exc, ssl.SSLError):
         return f"TLS with {host}:{port} failed: {exc.reason or exc}"
     if isinstance(exc, ConnectionRefusedError):
@@ -145,3 +236,196 @@ def check_login(
             client.quit()
         except (OSError, smtplib.SMTPException):
             client.close()
+
+
+# --------------------------------------------------------------------------- sending
+
+_FORBIDDEN_IN_ADDRESS = re.compile(r"[\x00-\x20\x7f<>]")
+_LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
+
+
+def xtext(value: str) -> str:
+    """RFC 3461 xtext: printable ASCII except "+" and "=" as is, other octets as +XX."""
+    return "".join(
+        chr(octet) if 33 <= octet <= 126 and octet not in (0x2B, 0x3D) else f"+{octet:02X}"
+        for octet in value.encode("utf-8")
+    )
+
+
+def _check_address(address: str, what: str) -> None:
+    if _FORBIDDEN_IN_ADDRESS.search(address):
+        raise ValueError(f"Invalid {what} address {address!r}.")
+
+
+def send_message(
+    host: str,
+    port: int,
+    security: Security | str,
+    username: str = "",
+    password: str = "",
+    *,
+    envelope_from: str,
+    recipients: list[str],
+    data: bytes,
+    verify_tls: bool = True,
+    timeout: float = 60.0,
+    ssl_context: ssl.SSLContext | None = None,
+    request_dsn: bool = False,
+    envid: str | None = None,
+    local_hostname: str | None = None,
+) -> SendOutcome:
+    """Submit `data` (the whole message, CRLF line endings) to `recipients`.
+
+    One session: EHLO, STARTTLS/AUTH as configured, MAIL FROM, one RCPT per
+    (distinct) recipient, DATA if any recipient was accepted, QUIT. Refused
+    recipients are reported in the outcome; if none was accepted, DATA is not
+    sent and the outcome says so (`accepted == []`, `data_reply == ""`).
+
+    With `request_dsn` and a server advertising DSN, MAIL gets RET=HDRS and
+    ENVID=`envid` (when given), and each RCPT NOTIFY=SUCCESS,FAILURE and ORCPT.
+    Envelope addresses with non-ASCII characters need SMTPUTF8.
+
+    Raises SMTPConnectionError (unreachable, TLS, timeout, dropped), SMTPAuthError,
+    SMTPProtocolError (STARTTLS or SMTPUTF8 missing), SMTPSendError (MAIL or DATA
+    refused, or 421 to RCPT); ValueError for an empty recipient list or a malformed address.
+    """
+    if not isinstance(data, bytes | bytearray):
+        raise TypeError("data must be bytes")
+    _check_address(envelope_from, "sender")
+    unique: list[str] = []
+    for address in recipients:
+        _check_address(address, "recipient")
+        if not address:
+            raise ValueError("Empty recipient address.")
+        if address not in unique:
+            unique.append(address)
+    if not unique:
+        raise ValueError("No recipients.")
+    # smtplib sends bytes as is; make bare CR or LF proper CRLF line ends.
+    payload = _LINE_ENDINGS.sub(b"\r\n", bytes(data))
+
+    client = open_session(
+        host,
+        port,
+        security,
+        username,
+        password,
+        verify_tls=verify_tls,
+        timeout=timeout,
+        ssl_context=ssl_context,
+        local_hostname=local_hostname,
+    )
+    try:
+        outcome = _transaction(
+            client, envelope_from, unique, payload, request_dsn=request_dsn, envid=envid
+        )
+    except SMTPError:
+        _quit(client)
+        raise
+    except smtplib.SMTPResponseException as exc:  # e.g. smtplib's own checks
+        _quit(client)
+        raise SMTPProtocolError(_reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code) from None
+    except (OSError, smtplib.SMTPException) as exc:  # SMTPException is an OSError too
+        _close(client)
+        raise SMTPConnectionError(_os_error_text(exc, host, port)) from None
+    _quit(client)
+    log.info(
+        "SMTP %s:%s: %d of %d recipients accepted%s",
+        host,
+        port,
+        len(outcome.accepted),
+        len(outcome.results),
+        f"; {outcome.data_reply}" if outcome.data_reply else "",
+    )
+    return outcome
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException):
+        _close(client)
+
+
+def _command(client: smtplib.SMTP, verb: str, args: list[str]) -> tuple[int, bytes]:
+    code, message = client.docmd(verb, " ".join(args))
+    if code < 0:  # smtplib's mark for a reply without a numeric code
+        raise SMTPProtocolError(f"Unintelligible reply to {verb}: {_reply_text(code, message)}")
+    return code, message
+
+
+def _transaction(
+    client: smtplib.SMTP,
+    envelope_from: str,
+    recipients: list[str],
+    payload: bytes,
+    *,
+    request_dsn: bool,
+    envid: str | None,
+) -> SendOutcome:
+    dsn = client.has_extn("dsn")
+    use_dsn = request_dsn and dsn
+    mail_options: list[str] = []
+    if client.has_extn("size"):
+        mail_options.append(f"SIZE={len(payload)}")
+    if client.has_extn("8bitmime") and not payload.isascii():
+        mail_options.append("BODY=8BITMIME")
+    if not all(address.isascii() for address in [envelope_from, *recipients]):
+        if not client.has_extn("smtputf8"):
+            raise SMTPProtocolError(
+                "An envelope address has non-ASCII characters and the server "
+                "does not support SMTPUTF8."
+            )
+        mail_options.append("SMTPUTF8")
+        client.command_encoding = "utf-8"
+    if use_dsn:
+        mail_options.append("RET=HDRS")
+        if envid:
+            mail_options.append(f"ENVID={xtext(envid)}")
+
+    code, message = _command(client, "MAIL", [f"FROM:<{envelope_from}>", *mail_options])
+    if not 200 <= code < 300:
+        raise SMTPSendError(_reply_text(code, message), code, stage="mail")
+
+    outcome = SendOutcome(dsn_supported=dsn)
+    for address in recipients:
+        rcpt_options: list[str] = []
+        if use_dsn:
+            rcpt_options.append("NOTIFY=SUCCESS,FAILURE")
+            if address.isascii():  # non-ASCII would need RFC 6533's utf-8 type
+                rcpt_options.append(f"ORCPT=rfc822;{xtext(address)}")
+        code, message = _command(client, "RCPT", [f"TO:<{address}>", *rcpt_options])
+        outcome.results[address] = RecipientResult(
+            code=code, reply=_reply_text(code, message), accepted=200 <= code < 300
+        )
+        if code == 421:  # the server is closing the connection
+            raise SMTPSendError(
+                _reply_text(code, message), code, stage="rcpt", results=outcome.results
+            )
+
+    if not outcome.accepted:
+        try:
+            client.rset()
+        except (OSError, smtplib.SMTPException):
+            pass
+        return outcome
+
+    try:
+        code, message = client.data(payload)
+    except smtplib.SMTPDataError as exc:
+        if exc.smtp_code < 0:
+            raise SMTPProtocolError(
+                f"Unintelligible reply to DATA: {_reply_text(exc.smtp_code, exc.smtp_error)}"
+            ) from None
+        raise SMTPSendError(
+            _reply_text(exc.smtp_code, exc.smtp_error),
+            exc.smtp_code,
+            stage="data",
+            results=outcome.results,
+        ) from None
+    if not 200 <= code < 300:
+        if code < 0:
+            raise SMTPProtocolError(f"Unintelligible reply to DATA: {_reply_text(code, message)}")
+        raise SMTPSendError(_reply_text(code, message), code, stage="data", results=outcome.results)
+    outcome.data_reply = _reply_text(code, message)
+    return outcome

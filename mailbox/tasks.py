@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import ingest
+from . import ingest, outbox
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -18,4 +18,20 @@ def dispatch_polls() -> int:
     due = ingest.due_account_ids()
     for account_id in due:
         poll_account.delay(account_id)
+    return len(due)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_outgoing(outgoing_id: int) -> str:
+    # Idempotent: deliver() claims the row atomically, so a redelivered task
+    # (worker killed, broker redelivery) never sends a message twice.
+    return outbox.deliver(outgoing_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_outbox() -> int:
+    """Every minute: re-enqueue queued messages the broker lost, and due retries."""
+    due = outbox.due_for_delivery()
+    for outgoing_id in due:
+        send_outgoing.delay(outgoing_id)
     return len(due)

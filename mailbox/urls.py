@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_compose
 
 urlpatterns = [
     path("", views.folder_view, name="home"),

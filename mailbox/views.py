@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import actions, listing, sanitize
 from .forms import BulkActionForm
 from .mime import safe_filename
-from .models import Folder, Message, SkippedMessage, TrustedSender
+from .models import Folder, Message, Outgoing, OutgoingStatus, SkippedMessage, TrustedSender
 from .search import filter_by_search
 from .tasks import poll_account
 
@@ -43,6 +43,8 @@ PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "applicat
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 MAX_INLINE_IMAGE_BYTES = 5 * 1024 * 1024
 DOWNLOAD_CSP = "sandbox; default-src 'none'"
+OUTBOX_STATES = [OutgoingStatus.QUEUED, OutgoingStatus.SENDING, OutgoingStatus.RETRYING,
+                 OutgoingStatus.FAILED]
 
 
 def _folder_or_404(name: str) -> str:
@@ -97,6 +99,14 @@ def folder_view(request, folder: str = Folder.INBOX):
             if folder == Folder.INBOX
             else [],
             "bulk_actions": BulkActionForm.actions_for(folder),
+            "drafts": Outgoing.objects.filter(
+                owner=request.user, status=OutgoingStatus.DRAFT, is_read_receipt=False
+            )
+            if folder == Folder.DRAFTS
+            else [],
+            "outbox": Outgoing.objects.filter(owner=request.user, status__in=OUTBOX_STATES)
+            if folder == Folder.SENT
+            else [],
         },
     )
 
@@ -158,6 +168,7 @@ def read_message(request, pk: int):
             "remote_blocked": remote_blocked,
             "newer": newer,
             "older": older,
+            "delivery": getattr(message, "outgoing", None),
             "folders": _folder_list(request.user, message.folder),
             "folder_label": Folder(message.folder).label,
         },

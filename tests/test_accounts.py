@@ -201,3 +201,12 @@ def test_connection_test_reports_the_servers_reply(
     assert "SMTP failed:" in account.last_test_result
     assert "refused" in account.last_test_result.lower()
     assert account.pop3_password not in account.last_test_result
+
+
+def test_time_zone_preference_is_saved_and_validated(alice_client, alice):
+    alice_client.post(reverse("preferences"), {"time_zone": "Asia/Seoul"})
+    alice.refresh_from_db()
+    assert alice.time_zone == "Asia/Seoul"
+    alice_client.post(reverse("preferences"), {"time_zone": "Mars/Olympus"})
+    alice.refresh_from_db()
+    assert alice.time_zone == "Asia/Seoul"

@@ -193,6 +193,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "dispatch-polls": {"task": "mailbox.tasks.dispatch_polls", "schedule": 60.0},
+    "sweep-outbox": {"task": "mailbox.tasks.sweep_outbox", "schedule": 60.0},
 }
 
 # Production hardening; `manage.py check --deploy` is clean with DEBUG=false

@@ -1,0 +1,342 @@
+"""Sending: drafts → outgoing record → SMTP, exactly once, or the user sees why not.
+
+The rules (ENGINEERING.md, "Exactly once out"):
+- `queue_for_sending` stores the exact bytes and the envelope in the transaction
+  that accepts the form, and enqueues the task only after commit;
+- `deliver` claims the row atomically (queued/retrying → sending), so a
+  redelivered task finds nothing to do;
+- 4xx replies and connection errors retry with exponential backoff, 5xx fail at
+  once; per-recipient results are kept, and a retry only sends to recipients
+  that have not accepted the message yet;
+- a worker that died *during* DATA leaves the outcome unknown: the sweeper marks
+  it failed with an explanation instead of risking a second copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import compose, ingest, smtp
+from .mime import safe_filename
+from .models import Folder, Message, Outgoing, OutgoingAttachment, OutgoingStatus
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+MAX_RETRY_DELAY = timedelta(hours=4)
+GIVE_UP_AFTER = timedelta(hours=24)
+SENDING_LEASE = timedelta(minutes=10)
+STALE_QUEUED = timedelta(minutes=1)
+
+
+class NotSendable(Exception):
+    """The draft cannot be sent as it is (the message says why)."""
+
+
+# Building ----------------------------------------------------------------------
+
+def _read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as f:
+        return f.read()
+
+
+def outgoing_message(outgoing: Outgoing) -> compose.OutgoingMessage:
+    account = outgoing.account
+    forwarded = []
+    if outgoing.forward_original_id:
+        original = outgoing.forward_original
+        name = compose_filename(original.subject or "message", ".eml")
+        forwarded.append((name, _read(original.raw_file.name)))
+    return compose.OutgoingMessage(
+        sender=compose.Mailbox(account.display_name, account.email),
+        to=compose.parse_address_list(outgoing.to),
+        cc=compose.parse_address_list(outgoing.cc),
+        bcc=compose.parse_address_list(outgoing.bcc),
+        subject=outgoing.subject,
+        body=outgoing.body,
+        in_reply_to=outgoing.in_reply_to,
+        references=outgoing.references.split(),
+        attachments=[compose.OutgoingAttachment(a.filename, a.content_type, _read(a.file.name))
+                     for a in outgoing.attachments.all()],
+        forwarded=forwarded,
+        request_read_receipt=outgoing.request_read_receipt,
+    )
+
+
+def compose_filename(stem: str, suffix: str) -> str:
+    return safe_filename(stem, default="message")[:120] + suffix
+
+
+@transaction.atomic
+def queue_for_sending(outgoing: Outgoing) -> Outgoing:
+    """Freeze the draft into bytes + envelope and queue it; the task runs after commit."""
+    locked = Outgoing.objects.select_for_update().get(pk=outgoing.pk)
+    if locked.status not in {OutgoingStatus.DRAFT, OutgoingStatus.FAILED}:
+        raise NotSendable("This message is already queued or sent.")
+    built = compose.build_message(outgoing_message(locked))
+    if not built.recipients:
+        raise NotSendable("Add at least one recipient.")
+    name, _ = ingest.store_blob("outgoing", built.data, ".eml")
+    now = timezone.now()
+    Outgoing.objects.filter(pk=locked.pk).update(
+        status=OutgoingStatus.QUEUED, raw_file=name, message_id=built.message_id,
+        envelope_from=built.envelope_from, recipients=built.recipients, size=len(built.data),
+        attempts=0, queued_at=now, next_attempt_at=now, last_error="", recipient_results={},
+        data_started_at=None, claimed_at=None,
+    )
+    _enqueue_on_commit(locked.pk)
+    locked.refresh_from_db()
+    return locked
+
+
+def _enqueue_on_commit(outgoing_id: int) -> None:
+    from .tasks import send_outgoing
+
+    # If the broker is down now, the row stays queued and the sweeper retries.
+    def enqueue():
+        try:
+            send_outgoing.delay(outgoing_id)
+        except Exception:  # noqa: BLE001 - broker down: the sweeper picks it up
+            log.warning("could not enqueue outgoing %s; the sweeper will", outgoing_id)
+
+    transaction.on_commit(enqueue)
+
+
+def cancel(outgoing: Outgoing) -> bool:
+    """Take a queued/retrying/failed message back to Drafts, if no worker holds it."""
+    return bool(Outgoing.objects.filter(
+        pk=outgoing.pk, status__in=[OutgoingStatus.QUEUED, OutgoingStatus.RETRYING,
+                                    OutgoingStatus.FAILED],
+    ).update(status=OutgoingStatus.DRAFT, next_attempt_at=None))
+
+
+# Delivering --------------------------------------------------------------------
+
+def _claim(outgoing_id: int) -> bool:
+    now = timezone.now()
+    return bool(Outgoing.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        pk=outgoing_id, status__in=[OutgoingStatus.QUEUED, OutgoingStatus.RETRYING],
+    ).update(status=OutgoingStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1))
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """1, 2, 4, 8 … minutes, capped."""
+    return min(timedelta(minutes=2 ** max(attempt - 1, 0)), MAX_RETRY_DELAY)
+
+
+def deliver(outgoing_id: int) -> str:
+    """Send one outgoing message if it is due; return what happened (for logs)."""
+    if not _claim(outgoing_id):
+        return "nothing to do"
+    outgoing = Outgoing.objects.select_related("account", "owner").get(pk=outgoing_id)
+    account = outgoing.account
+    done = {a for a, r in outgoing.recipient_results.items() if r.get("accepted")}
+    pending = [r for r in outgoing.recipients if r not in done]
+    data = _read(outgoing.raw_file.name)
+    Outgoing.objects.filter(pk=outgoing_id).update(data_started_at=timezone.now())
+    try:
+        outcome = smtp.send_message(
+            account.smtp_host, account.smtp_port, account.smtp_security,
+            account.smtp_login, account.smtp_password,
+            envelope_from=outgoing.envelope_from, recipients=pending, data=data,
+            verify_tls=not account.allow_insecure_tls, request_dsn=outgoing.request_dsn,
+            envid=outgoing.message_id[:100] or None,
+        )
+    except smtp.SMTPError as exc:
+        return _failed_attempt(outgoing, exc.reply, temporary=exc.is_temporary)
+
+    results = dict(outgoing.recipient_results)
+    for address, result in outcome.results.items():
+        results[address] = {"code": result.code, "reply": result.reply,
+                            "accepted": result.accepted}
+    still_temporary = [a for a, r in outcome.results.items()
+                       if not r.accepted and r.is_temporary]
+    update = {"recipient_results": results, "dsn_supported": outcome.dsn_supported,
+              "data_started_at": None}
+    if outcome.accepted and not outgoing.sent_message_id:
+        update["sent_message"] = _store_sent_copy(outgoing, data)
+        update["sent_at"] = timezone.now()
+    Outgoing.objects.filter(pk=outgoing_id).update(**update)
+    outgoing.refresh_from_db()
+    if still_temporary:
+        replies = "; ".join(f"{a}: {outcome.results[a].reply}" for a in still_temporary)
+        return _failed_attempt(outgoing, replies, temporary=True)
+    if outcome.accepted or outgoing.sent_message_id:
+        refused = {a: r for a, r in results.items() if not r["accepted"]}
+        error = "; ".join(f"{a}: {r['reply']}" for a, r in refused.items())
+        Outgoing.objects.filter(pk=outgoing_id).update(
+            status=OutgoingStatus.SENT, next_attempt_at=None, last_error=error)
+        return "sent" + (f" (refused: {error})" if error else "")
+    errors = "; ".join(f"{a}: {r.reply}" for a, r in outcome.results.items())
+    return _failed_attempt(outgoing, errors, temporary=False)
+
+
+def _failed_attempt(outgoing: Outgoing, reply: str, *, temporary: bool) -> str:
+    now = timezone.now()
+    started = outgoing.queued_at or outgoing.created_at
+    give_up = outgoing.attempts >= MAX_ATTEMPTS or now - started >= GIVE_UP_AFTER
+    if temporary and not give_up:
+        Outgoing.objects.filter(pk=outgoing.pk).update(
+            status=OutgoingStatus.RETRYING, last_error=reply, data_started_at=None,
+            next_attempt_at=now + retry_delay(outgoing.attempts))
+        return f"retrying: {reply}"
+    if temporary:
+        reply = f"Gave up after {outgoing.attempts} attempts. Last reply: {reply}"
+    Outgoing.objects.filter(pk=outgoing.pk).update(
+        status=OutgoingStatus.FAILED, last_error=reply, data_started_at=None,
+        next_attempt_at=None)
+    return f"failed: {reply}"
+
+
+def _store_sent_copy(outgoing: Outgoing, data: bytes) -> Message:
+    """The exact bytes sent, in the Sent folder."""
+    message = ingest.store_message(outgoing.account, data, uidl="", folder=Folder.SENT,
+                                   seen=True)
+    return message
+
+
+# Sweeping ----------------------------------------------------------------------
+
+def due_for_delivery(now=None) -> list[int]:
+    """Ids to (re-)enqueue: stale queued rows and retries whose time has come.
+
+    Also resolves rows stuck in `sending` past the lease: a worker died. If it
+    died before DATA, the row is retried; if during DATA, the server may have
+    the message, so the row fails with an explanation rather than risk a
+    second copy.
+    """
+    now = now or timezone.now()
+    stuck = Outgoing.objects.filter(status=OutgoingStatus.SENDING,
+                                    claimed_at__lt=now - SENDING_LEASE)
+    stuck.filter(data_started_at__isnull=True).update(
+        status=OutgoingStatus.RETRYING, next_attempt_at=now)
+    stuck.filter(data_started_at__isnull=False).update(
+        status=OutgoingStatus.FAILED, last_error=(
+            "Delivery status unknown: sending was interrupted after the server may have "
+            "accepted the message. Check with the recipients before sending again."))
+    return list(Outgoing.objects.filter(
+        Q(status=OutgoingStatus.QUEUED, queued_at__lte=now - STALE_QUEUED)
+        | Q(status=OutgoingStatus.RETRYING, next_attempt_at__lte=now),
+    ).values_list("pk", flat=True))
+
+
+# Drafts --------------------------------------------------------------------------
+
+def add_upload(outgoing: Outgoing, upload) -> OutgoingAttachment:
+    """Store an uploaded file content-addressed, streaming it in chunks.
+
+    Django has already spooled a large upload to a temporary file; we hash it in
+    one pass and copy it into storage in a second, never holding it in memory.
+    """
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    name = ingest.blob_name("attachments", digest.hexdigest())
+    if not default_storage.exists(name):
+        upload.seek(0)
+        saved = default_storage.save(name, upload)
+        if saved != name:
+            default_storage.delete(saved)
+    return OutgoingAttachment.objects.create(
+        outgoing=outgoing, filename=safe_filename(upload.name or "attachment"),
+        content_type=(upload.content_type or "application/octet-stream")[:255],
+        size=upload.size, sha256=digest.hexdigest(), file=name)
+
+
+def attach_existing(outgoing: Outgoing, parts) -> None:
+    """Reuse received attachments (forwarding): content-addressed files, no copy."""
+    OutgoingAttachment.objects.bulk_create([
+        OutgoingAttachment(outgoing=outgoing, filename=(p.filename or p.safe_name)[:255],
+                           content_type=p.content_type, size=p.size, sha256=p.sha256,
+                           file=p.file.name)
+        for p in parts
+    ])
+
+
+def attachments_total(outgoing: Outgoing) -> int:
+    return sum(outgoing.attachments.values_list("size", flat=True))
+
+
+def max_attachment_bytes() -> int:
+    return settings.WEBMAIL_MAX_ATTACHMENT_BYTES
+
+
+DRAFT_FIELDS = ("account", "to", "cc", "bcc", "subject", "body", "request_dsn",
+                "request_read_receipt")
+
+
+@transaction.atomic
+def save_draft(owner, outgoing: Outgoing | None, fields: dict, uploads=(),
+               remove_ids=()) -> Outgoing:
+    outgoing = outgoing or Outgoing(owner=owner)
+    for name in DRAFT_FIELDS:
+        setattr(outgoing, name, fields[name])
+    outgoing.status = OutgoingStatus.DRAFT
+    outgoing.save()
+    outgoing.attachments.filter(pk__in=list(remove_ids)).delete()
+    for upload in uploads:
+        add_upload(outgoing, upload)
+    return outgoing
+
+
+def new_reply(message: Message, parsed, *, reply_all: bool) -> Outgoing:
+    account = message.account
+    own = {a.lower() for a in message.owner.mail_accounts.values_list("email", flat=True)}
+    to, cc = compose.reply_recipients(parsed, own, reply_all)
+    in_reply_to, references = compose.threading_headers(parsed)
+    return Outgoing.objects.create(
+        owner=message.owner, account=account,
+        to=", ".join(str(m) for m in to), cc=", ".join(str(m) for m in cc),
+        subject=compose.reply_subject(parsed.subject),
+        body=_with_signature(account, "\n\n" + compose.quote_for_reply(parsed)),
+        in_reply_to=in_reply_to, references=" ".join(references),
+    )
+
+
+@transaction.atomic
+def new_forward(message: Message, parsed, *, as_attachment: bool) -> Outgoing:
+    account = message.account
+    outgoing = Outgoing.objects.create(
+        owner=message.owner, account=account, subject=compose.forward_subject(parsed.subject),
+        body=_with_signature(account, "" if as_attachment
+                             else "\n\n" + compose.forward_inline_text(parsed)),
+        forward_original=message if as_attachment else None,
+    )
+    if not as_attachment:
+        attach_existing(outgoing, message.attachments.filter(inline=False))
+    return outgoing
+
+
+def _with_signature(account, text: str) -> str:
+    if not account.signature:
+        return text
+    return f"\n\n-- \n{account.signature}{text}"
+
+
+@transaction.atomic
+def queue_read_receipt(message: Message, parsed) -> Outgoing:
+    account = message.account
+    built = compose.build_read_receipt(
+        parsed, original_raw_headers=_read(message.raw_file.name).split(b"\r\n\r\n", 1)[0],
+        sender=compose.Mailbox(account.display_name, account.email))
+    name, _ = ingest.store_blob("outgoing", built.data, ".eml")
+    now = timezone.now()
+    outgoing = Outgoing.objects.create(
+        owner=message.owner, account=account, status=OutgoingStatus.QUEUED,
+        is_read_receipt=True, to=", ".join(built.recipients),
+        subject=f"Read: {message.subject}"[:998], raw_file=name,
+        message_id=built.message_id, envelope_from=built.envelope_from,
+        recipients=built.recipients, size=len(built.data), queued_at=now, next_attempt_at=now,
+    )
+    Message.objects.filter(pk=message.pk).update(read_receipt_sent=True)
+    _enqueue_on_commit(outgoing.pk)
+    return outgoing
