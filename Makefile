@@ -22,14 +22,15 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 var:
-	mkdir -p var/media var/celery/queue var/celery/processed
+	mkdir -p var/media var/static var/celery/queue var/devmail
 
 migrate: install var
 	$(DEV_ENV) $(PY) manage.py migrate --no-input
 
-# Web, Celery worker and beat on embedded defaults (SQLite, filesystem broker).
+# devmail, web, Celery worker and beat on embedded defaults (SQLite, filesystem
+# broker); DATABASE_URL / CELERY_BROKER_URL in .env switch to PostgreSQL / Redis.
 run: migrate
-	$(DEV_ENV) $(PY) manage.py ensure_demo_admin
+	$(DEV_ENV) $(PY) manage.py setup_demo
 	$(DEV_ENV) $(VENV)/bin/honcho -f Procfile.dev start
 
 lint: install-dev

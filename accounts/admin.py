@@ -19,10 +19,24 @@ class MailAccountAdminForm(KeepSavedPasswordsMixin, forms.ModelForm):
     class Meta:
         model = MailAccount
         fields = [  # the fieldsets below order them
-            "user", "email", "display_name", "signature", "enabled",
-            "pop3_host", "pop3_port", "pop3_security", "pop3_login", "pop3_password", "use_apop",
-            "leave_on_server", "poll_interval",
-            "smtp_host", "smtp_port", "smtp_security", "smtp_login", "smtp_password",
+            "user",
+            "email",
+            "display_name",
+            "signature",
+            "enabled",
+            "pop3_host",
+            "pop3_port",
+            "pop3_security",
+            "pop3_login",
+            "pop3_password",
+            "use_apop",
+            "leave_on_server",
+            "poll_interval",
+            "smtp_host",
+            "smtp_port",
+            "smtp_security",
+            "smtp_login",
+            "smtp_password",
             "allow_insecure_tls",
         ]
 

@@ -119,9 +119,12 @@ class MailAccountForm(KeepSavedPasswordsMixin, forms.ModelForm):
 
 class PreferencesForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
-        label="Time zone", required=False,
-        choices=lambda: [("", "Server default")] + [
-            (name, name) for name in sorted(zoneinfo.available_timezones())],
+        label="Time zone",
+        required=False,
+        choices=lambda: (
+            [("", "Server default")]
+            + [(name, name) for name in sorted(zoneinfo.available_timezones())]
+        ),
     )
 
     class Meta:

@@ -17,8 +17,9 @@ def _own_account(request, pk: int) -> MailAccount:
 def account_list(request):
     accounts = request.user.mail_accounts.all()
     preferences = PreferencesForm(instance=request.user)
-    return render(request, "accounts/account_list.html",
-                  {"accounts": accounts, "preferences": preferences})
+    return render(
+        request, "accounts/account_list.html", {"accounts": accounts, "preferences": preferences}
+    )
 
 
 @require_POST

@@ -91,9 +91,13 @@ class MultipleFileField(forms.FileField):
 
 
 def _address_field(label: str) -> forms.CharField:
-    return forms.CharField(label=label, required=False, strip=True,
-                           widget=forms.TextInput(attrs={"autocomplete": "off"}),
-                           help_text="Separate several addresses with commas.")
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="Separate several addresses with commas.",
+    )
 
 
 class ComposeForm(forms.Form):
@@ -105,8 +109,11 @@ class ComposeForm(forms.Form):
     body = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 16}))
     attachments = MultipleFileField(label="Attach files", required=False)
     remove_attachments = forms.ModelMultipleChoiceField(
-        queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
-        label="Remove attachments")
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Remove attachments",
+    )
     request_dsn = forms.BooleanField(label="Request delivery status notification", required=False)
     request_read_receipt = forms.BooleanField(label="Request read receipt", required=False)
 
@@ -117,11 +124,15 @@ class ComposeForm(forms.Form):
         self.user = user
         self.outgoing = outgoing
         self.fields["account"].queryset = user.mail_accounts.filter(enabled=True)
-        existing = (OutgoingAttachment.objects.filter(outgoing=outgoing) if outgoing
-                    else OutgoingAttachment.objects.none())
+        existing = (
+            OutgoingAttachment.objects.filter(outgoing=outgoing)
+            if outgoing
+            else OutgoingAttachment.objects.none()
+        )
         self.fields["remove_attachments"].queryset = existing
-        self.fields["remove_attachments"].label_from_instance = (
-            lambda a: f"{a.filename} ({a.size:,} bytes)")
+        self.fields["remove_attachments"].label_from_instance = lambda a: (
+            f"{a.filename} ({a.size:,} bytes)"
+        )
         self.max_bytes = settings.WEBMAIL_MAX_ATTACHMENT_BYTES
         self.fields["attachments"].widget.attrs["data-max-bytes"] = self.max_bytes
 
@@ -152,17 +163,23 @@ class ComposeForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         removed = {a.pk for a in cleaned.get("remove_attachments") or []}
-        kept = sum(a.size for a in self.fields["remove_attachments"].queryset
-                   if a.pk not in removed)
+        kept = sum(
+            a.size for a in self.fields["remove_attachments"].queryset if a.pk not in removed
+        )
         total = kept
         for upload in cleaned.get("attachments") or []:
             if upload.size > self.max_bytes:
-                self.add_error("attachments", f"“{upload.name}” is larger than the "
-                               f"{filesizeformat(self.max_bytes)} limit.")
+                self.add_error(
+                    "attachments",
+                    f"“{upload.name}” is larger than the {filesizeformat(self.max_bytes)} limit.",
+                )
             total += upload.size
         if total > self.max_bytes and not self.has_error("attachments"):
-            self.add_error("attachments", f"Attachments total {filesizeformat(total)}, over "
-                           f"the {filesizeformat(self.max_bytes)} limit.")
+            self.add_error(
+                "attachments",
+                f"Attachments total {filesizeformat(total)}, over "
+                f"the {filesizeformat(self.max_bytes)} limit.",
+            )
         return cleaned
 
     def require_recipients(self) -> bool:

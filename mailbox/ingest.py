@@ -121,7 +121,13 @@ def _addresses(addresses: list[mime.Address]) -> str:
 
 
 def store_message(
-    account: MailAccount, raw: bytes, uidl: str, *, received_at=None
+    account: MailAccount,
+    raw: bytes,
+    uidl: str,
+    *,
+    received_at=None,
+    folder: str = Folder.INBOX,
+    seen: bool = False,
 ) -> Message | None:
     """Store one fetched message and its attachments; None if it is already stored.
 
@@ -181,7 +187,8 @@ def store_message(
         folder=folder,
         seen=seen,
         read_receipt_to=(compose.read_receipt_address(raw) or "")[:320]
-        if folder == Folder.INBOX else "",
+        if folder == Folder.INBOX
+        else "",
         parse_error=parse_error
         or bool(
             parsed.defects and not parsed.subject and not parsed.text_body and not parsed.html_body

@@ -161,11 +161,13 @@ class Outgoing(models.Model):
     and per-recipient results are kept so a retry only sends to those still due.
     """
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                              related_name="outgoing")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outgoing"
+    )
     account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="outgoing")
-    status = models.CharField(max_length=10, choices=OutgoingStatus.choices,
-                              default=OutgoingStatus.DRAFT)
+    status = models.CharField(
+        max_length=10, choices=OutgoingStatus.choices, default=OutgoingStatus.DRAFT
+    )
 
     # What the user wrote, as typed.
     to = models.TextField(blank=True)
@@ -176,8 +178,13 @@ class Outgoing(models.Model):
     in_reply_to = models.CharField(max_length=998, blank=True)
     references = models.TextField(blank=True)
     forward_original = models.ForeignKey(
-        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="attached as message/rfc822 (forward as attachment)")
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="attached as message/rfc822 (forward as attachment)",
+    )
     request_dsn = models.BooleanField("request delivery status notification", default=False)
     request_read_receipt = models.BooleanField(default=False)
     is_read_receipt = models.BooleanField(default=False, help_text="an MDN we send")
@@ -199,8 +206,9 @@ class Outgoing(models.Model):
     recipient_results = models.JSONField(default=dict, blank=True)
     dsn_supported = models.BooleanField(null=True)
     reports = models.JSONField(default=list, blank=True, help_text="DSN/MDN reports received")
-    sent_message = models.OneToOneField(Message, null=True, blank=True,
-                                        on_delete=models.SET_NULL, related_name="outgoing")
+    sent_message = models.OneToOneField(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="outgoing"
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

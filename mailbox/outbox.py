@@ -43,6 +43,7 @@ class NotSendable(Exception):
 
 # Building ----------------------------------------------------------------------
 
+
 def _read(name: str) -> bytes:
     with default_storage.open(name, "rb") as f:
         return f.read()
@@ -64,8 +65,10 @@ def outgoing_message(outgoing: Outgoing) -> compose.OutgoingMessage:
         body=outgoing.body,
         in_reply_to=outgoing.in_reply_to,
         references=outgoing.references.split(),
-        attachments=[compose.OutgoingAttachment(a.filename, a.content_type, _read(a.file.name))
-                     for a in outgoing.attachments.all()],
+        attachments=[
+            compose.OutgoingAttachment(a.filename, a.content_type, _read(a.file.name))
+            for a in outgoing.attachments.all()
+        ],
         forwarded=forwarded,
         request_read_receipt=outgoing.request_read_receipt,
     )
@@ -87,10 +90,19 @@ def queue_for_sending(outgoing: Outgoing) -> Outgoing:
     name, _ = ingest.store_blob("outgoing", built.data, ".eml")
     now = timezone.now()
     Outgoing.objects.filter(pk=locked.pk).update(
-        status=OutgoingStatus.QUEUED, raw_file=name, message_id=built.message_id,
-        envelope_from=built.envelope_from, recipients=built.recipients, size=len(built.data),
-        attempts=0, queued_at=now, next_attempt_at=now, last_error="", recipient_results={},
-        data_started_at=None, claimed_at=None,
+        status=OutgoingStatus.QUEUED,
+        raw_file=name,
+        message_id=built.message_id,
+        envelope_from=built.envelope_from,
+        recipients=built.recipients,
+        size=len(built.data),
+        attempts=0,
+        queued_at=now,
+        next_attempt_at=now,
+        last_error="",
+        recipient_results={},
+        data_started_at=None,
+        claimed_at=None,
     )
     _enqueue_on_commit(locked.pk)
     locked.refresh_from_db()
@@ -112,20 +124,26 @@ def _enqueue_on_commit(outgoing_id: int) -> None:
 
 def cancel(outgoing: Outgoing) -> bool:
     """Take a queued/retrying/failed message back to Drafts, if no worker holds it."""
-    return bool(Outgoing.objects.filter(
-        pk=outgoing.pk, status__in=[OutgoingStatus.QUEUED, OutgoingStatus.RETRYING,
-                                    OutgoingStatus.FAILED],
-    ).update(status=OutgoingStatus.DRAFT, next_attempt_at=None))
+    return bool(
+        Outgoing.objects.filter(
+            pk=outgoing.pk,
+            status__in=[OutgoingStatus.QUEUED, OutgoingStatus.RETRYING, OutgoingStatus.FAILED],
+        ).update(status=OutgoingStatus.DRAFT, next_attempt_at=None)
+    )
 
 
 # Delivering --------------------------------------------------------------------
 
+
 def _claim(outgoing_id: int) -> bool:
     now = timezone.now()
-    return bool(Outgoing.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        pk=outgoing_id, status__in=[OutgoingStatus.QUEUED, OutgoingStatus.RETRYING],
-    ).update(status=OutgoingStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1))
+    return bool(
+        Outgoing.objects.filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            pk=outgoing_id,
+            status__in=[OutgoingStatus.QUEUED, OutgoingStatus.RETRYING],
+        ).update(status=OutgoingStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    )
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -145,10 +163,16 @@ def deliver(outgoing_id: int) -> str:
     Outgoing.objects.filter(pk=outgoing_id).update(data_started_at=timezone.now())
     try:
         outcome = smtp.send_message(
-            account.smtp_host, account.smtp_port, account.smtp_security,
-            account.smtp_login, account.smtp_password,
-            envelope_from=outgoing.envelope_from, recipients=pending, data=data,
-            verify_tls=not account.allow_insecure_tls, request_dsn=outgoing.request_dsn,
+            account.smtp_host,
+            account.smtp_port,
+            account.smtp_security,
+            account.smtp_login,
+            account.smtp_password,
+            envelope_from=outgoing.envelope_from,
+            recipients=pending,
+            data=data,
+            verify_tls=not account.allow_insecure_tls,
+            request_dsn=outgoing.request_dsn,
             envid=outgoing.message_id[:100] or None,
         )
     except smtp.SMTPError as exc:
@@ -156,12 +180,13 @@ def deliver(outgoing_id: int) -> str:
 
     results = dict(outgoing.recipient_results)
     for address, result in outcome.results.items():
-        results[address] = {"code": result.code, "reply": result.reply,
-                            "accepted": result.accepted}
-    still_temporary = [a for a, r in outcome.results.items()
-                       if not r.accepted and r.is_temporary]
-    update = {"recipient_results": results, "dsn_supported": outcome.dsn_supported,
-              "data_started_at": None}
+        results[address] = {"code": result.code, "reply": result.reply, "accepted": result.accepted}
+    still_temporary = [a for a, r in outcome.results.items() if not r.accepted and r.is_temporary]
+    update = {
+        "recipient_results": results,
+        "dsn_supported": outcome.dsn_supported,
+        "data_started_at": None,
+    }
     if outcome.accepted and not outgoing.sent_message_id:
         update["sent_message"] = _store_sent_copy(outgoing, data)
         update["sent_at"] = timezone.now()
@@ -174,7 +199,8 @@ def deliver(outgoing_id: int) -> str:
         refused = {a: r for a, r in results.items() if not r["accepted"]}
         error = "; ".join(f"{a}: {r['reply']}" for a, r in refused.items())
         Outgoing.objects.filter(pk=outgoing_id).update(
-            status=OutgoingStatus.SENT, next_attempt_at=None, last_error=error)
+            status=OutgoingStatus.SENT, next_attempt_at=None, last_error=error
+        )
         return "sent" + (f" (refused: {error})" if error else "")
     errors = "; ".join(f"{a}: {r.reply}" for a, r in outcome.results.items())
     return _failed_attempt(outgoing, errors, temporary=False)
@@ -186,25 +212,28 @@ def _failed_attempt(outgoing: Outgoing, reply: str, *, temporary: bool) -> str:
     give_up = outgoing.attempts >= MAX_ATTEMPTS or now - started >= GIVE_UP_AFTER
     if temporary and not give_up:
         Outgoing.objects.filter(pk=outgoing.pk).update(
-            status=OutgoingStatus.RETRYING, last_error=reply, data_started_at=None,
-            next_attempt_at=now + retry_delay(outgoing.attempts))
+            status=OutgoingStatus.RETRYING,
+            last_error=reply,
+            data_started_at=None,
+            next_attempt_at=now + retry_delay(outgoing.attempts),
+        )
         return f"retrying: {reply}"
     if temporary:
         reply = f"Gave up after {outgoing.attempts} attempts. Last reply: {reply}"
     Outgoing.objects.filter(pk=outgoing.pk).update(
-        status=OutgoingStatus.FAILED, last_error=reply, data_started_at=None,
-        next_attempt_at=None)
+        status=OutgoingStatus.FAILED, last_error=reply, data_started_at=None, next_attempt_at=None
+    )
     return f"failed: {reply}"
 
 
 def _store_sent_copy(outgoing: Outgoing, data: bytes) -> Message:
     """The exact bytes sent, in the Sent folder."""
-    message = ingest.store_message(outgoing.account, data, uidl="", folder=Folder.SENT,
-                                   seen=True)
+    message = ingest.store_message(outgoing.account, data, uidl="", folder=Folder.SENT, seen=True)
     return message
 
 
 # Sweeping ----------------------------------------------------------------------
+
 
 def due_for_delivery(now=None) -> list[int]:
     """Ids to (re-)enqueue: stale queued rows and retries whose time has come.
@@ -215,21 +244,29 @@ def due_for_delivery(now=None) -> list[int]:
     second copy.
     """
     now = now or timezone.now()
-    stuck = Outgoing.objects.filter(status=OutgoingStatus.SENDING,
-                                    claimed_at__lt=now - SENDING_LEASE)
+    stuck = Outgoing.objects.filter(
+        status=OutgoingStatus.SENDING, claimed_at__lt=now - SENDING_LEASE
+    )
     stuck.filter(data_started_at__isnull=True).update(
-        status=OutgoingStatus.RETRYING, next_attempt_at=now)
+        status=OutgoingStatus.RETRYING, next_attempt_at=now
+    )
     stuck.filter(data_started_at__isnull=False).update(
-        status=OutgoingStatus.FAILED, last_error=(
+        status=OutgoingStatus.FAILED,
+        last_error=(
             "Delivery status unknown: sending was interrupted after the server may have "
-            "accepted the message. Check with the recipients before sending again."))
-    return list(Outgoing.objects.filter(
-        Q(status=OutgoingStatus.QUEUED, queued_at__lte=now - STALE_QUEUED)
-        | Q(status=OutgoingStatus.RETRYING, next_attempt_at__lte=now),
-    ).values_list("pk", flat=True))
+            "accepted the message. Check with the recipients before sending again."
+        ),
+    )
+    return list(
+        Outgoing.objects.filter(
+            Q(status=OutgoingStatus.QUEUED, queued_at__lte=now - STALE_QUEUED)
+            | Q(status=OutgoingStatus.RETRYING, next_attempt_at__lte=now),
+        ).values_list("pk", flat=True)
+    )
 
 
 # Drafts --------------------------------------------------------------------------
+
 
 def add_upload(outgoing: Outgoing, upload) -> OutgoingAttachment:
     """Store an uploaded file content-addressed, streaming it in chunks.
@@ -247,19 +284,30 @@ def add_upload(outgoing: Outgoing, upload) -> OutgoingAttachment:
         if saved != name:
             default_storage.delete(saved)
     return OutgoingAttachment.objects.create(
-        outgoing=outgoing, filename=safe_filename(upload.name or "attachment"),
+        outgoing=outgoing,
+        filename=safe_filename(upload.name or "attachment"),
         content_type=(upload.content_type or "application/octet-stream")[:255],
-        size=upload.size, sha256=digest.hexdigest(), file=name)
+        size=upload.size,
+        sha256=digest.hexdigest(),
+        file=name,
+    )
 
 
 def attach_existing(outgoing: Outgoing, parts) -> None:
     """Reuse received attachments (forwarding): content-addressed files, no copy."""
-    OutgoingAttachment.objects.bulk_create([
-        OutgoingAttachment(outgoing=outgoing, filename=(p.filename or p.safe_name)[:255],
-                           content_type=p.content_type, size=p.size, sha256=p.sha256,
-                           file=p.file.name)
-        for p in parts
-    ])
+    OutgoingAttachment.objects.bulk_create(
+        [
+            OutgoingAttachment(
+                outgoing=outgoing,
+                filename=(p.filename or p.safe_name)[:255],
+                content_type=p.content_type,
+                size=p.size,
+                sha256=p.sha256,
+                file=p.file.name,
+            )
+            for p in parts
+        ]
+    )
 
 
 def attachments_total(outgoing: Outgoing) -> int:
@@ -270,13 +318,22 @@ def max_attachment_bytes() -> int:
     return settings.WEBMAIL_MAX_ATTACHMENT_BYTES
 
 
-DRAFT_FIELDS = ("account", "to", "cc", "bcc", "subject", "body", "request_dsn",
-                "request_read_receipt")
+DRAFT_FIELDS = (
+    "account",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "body",
+    "request_dsn",
+    "request_read_receipt",
+)
 
 
 @transaction.atomic
-def save_draft(owner, outgoing: Outgoing | None, fields: dict, uploads=(),
-               remove_ids=()) -> Outgoing:
+def save_draft(
+    owner, outgoing: Outgoing | None, fields: dict, uploads=(), remove_ids=()
+) -> Outgoing:
     outgoing = outgoing or Outgoing(owner=owner)
     for name in DRAFT_FIELDS:
         setattr(outgoing, name, fields[name])
@@ -294,11 +351,14 @@ def new_reply(message: Message, parsed, *, reply_all: bool) -> Outgoing:
     to, cc = compose.reply_recipients(parsed, own, reply_all)
     in_reply_to, references = compose.threading_headers(parsed)
     return Outgoing.objects.create(
-        owner=message.owner, account=account,
-        to=", ".join(str(m) for m in to), cc=", ".join(str(m) for m in cc),
+        owner=message.owner,
+        account=account,
+        to=", ".join(str(m) for m in to),
+        cc=", ".join(str(m) for m in cc),
         subject=compose.reply_subject(parsed.subject),
         body=_with_signature(account, "\n\n" + compose.quote_for_reply(parsed)),
-        in_reply_to=in_reply_to, references=" ".join(references),
+        in_reply_to=in_reply_to,
+        references=" ".join(references),
     )
 
 
@@ -306,9 +366,12 @@ def new_reply(message: Message, parsed, *, reply_all: bool) -> Outgoing:
 def new_forward(message: Message, parsed, *, as_attachment: bool) -> Outgoing:
     account = message.account
     outgoing = Outgoing.objects.create(
-        owner=message.owner, account=account, subject=compose.forward_subject(parsed.subject),
-        body=_with_signature(account, "" if as_attachment
-                             else "\n\n" + compose.forward_inline_text(parsed)),
+        owner=message.owner,
+        account=account,
+        subject=compose.forward_subject(parsed.subject),
+        body=_with_signature(
+            account, "" if as_attachment else "\n\n" + compose.forward_inline_text(parsed)
+        ),
         forward_original=message if as_attachment else None,
     )
     if not as_attachment:
@@ -326,16 +389,26 @@ def _with_signature(account, text: str) -> str:
 def queue_read_receipt(message: Message, parsed) -> Outgoing:
     account = message.account
     built = compose.build_read_receipt(
-        parsed, original_raw_headers=_read(message.raw_file.name).split(b"\r\n\r\n", 1)[0],
-        sender=compose.Mailbox(account.display_name, account.email))
+        parsed,
+        original_raw_headers=_read(message.raw_file.name).split(b"\r\n\r\n", 1)[0],
+        sender=compose.Mailbox(account.display_name, account.email),
+    )
     name, _ = ingest.store_blob("outgoing", built.data, ".eml")
     now = timezone.now()
     outgoing = Outgoing.objects.create(
-        owner=message.owner, account=account, status=OutgoingStatus.QUEUED,
-        is_read_receipt=True, to=", ".join(built.recipients),
-        subject=f"Read: {message.subject}"[:998], raw_file=name,
-        message_id=built.message_id, envelope_from=built.envelope_from,
-        recipients=built.recipients, size=len(built.data), queued_at=now, next_attempt_at=now,
+        owner=message.owner,
+        account=account,
+        status=OutgoingStatus.QUEUED,
+        is_read_receipt=True,
+        to=", ".join(built.recipients),
+        subject=f"Read: {message.subject}"[:998],
+        raw_file=name,
+        message_id=built.message_id,
+        envelope_from=built.envelope_from,
+        recipients=built.recipients,
+        size=len(built.data),
+        queued_at=now,
+        next_attempt_at=now,
     )
     Message.objects.filter(pk=message.pk).update(read_receipt_sent=True)
     _enqueue_on_commit(outgoing.pk)

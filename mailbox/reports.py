@@ -33,9 +33,14 @@ def record_report(owner_id: int, raw: bytes) -> Outgoing | None:
         log.info("a %s report matched no sent message of user %s", report.kind, owner_id)
         return None
     entries = [
-        {"kind": report.kind, "recipient": r.recipient, "action": r.action,
-         "status": r.status, "diagnostic": r.diagnostic,
-         "when": r.when.isoformat() if r.when else None}
+        {
+            "kind": report.kind,
+            "recipient": r.recipient,
+            "action": r.action,
+            "status": r.status,
+            "diagnostic": r.diagnostic,
+            "when": r.when.isoformat() if r.when else None,
+        }
         for r in report.recipients
     ]
     outgoing.reports = [*outgoing.reports, *entries]

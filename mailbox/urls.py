@@ -21,4 +21,10 @@ urlpatterns = [
         views.download_attachment,
         name="download_attachment",
     ),
+    path("mail/<int:pk>/reply/", views_compose.reply, name="reply"),
+    path("mail/<int:pk>/forward/", views_compose.forward, name="forward"),
+    path("mail/<int:pk>/read-receipt/", views_compose.send_read_receipt, name="send_read_receipt"),
+    path("compose/", views_compose.compose_view, name="compose"),
+    path("compose/<int:pk>/", views_compose.compose_view, name="compose_edit"),
+    path("compose/<int:pk>/cancel/", views_compose.cancel_outgoing, name="cancel_outgoing"),
 ]

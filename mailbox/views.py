@@ -43,8 +43,12 @@ PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "applicat
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 MAX_INLINE_IMAGE_BYTES = 5 * 1024 * 1024
 DOWNLOAD_CSP = "sandbox; default-src 'none'"
-OUTBOX_STATES = [OutgoingStatus.QUEUED, OutgoingStatus.SENDING, OutgoingStatus.RETRYING,
-                 OutgoingStatus.FAILED]
+OUTBOX_STATES = [
+    OutgoingStatus.QUEUED,
+    OutgoingStatus.SENDING,
+    OutgoingStatus.RETRYING,
+    OutgoingStatus.FAILED,
+]
 
 
 def _folder_or_404(name: str) -> str:

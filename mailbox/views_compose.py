@@ -11,8 +11,7 @@ from .models import Folder, Message, Outgoing
 
 
 def _own_message(request, pk: int) -> Message:
-    return get_object_or_404(Message.objects.select_related("account"), pk=pk,
-                             owner=request.user)
+    return get_object_or_404(Message.objects.select_related("account"), pk=pk, owner=request.user)
 
 
 def _parsed(message: Message):
@@ -21,16 +20,24 @@ def _parsed(message: Message):
 
 
 def compose_view(request, pk: int | None = None):
-    outgoing = get_object_or_404(Outgoing, pk=pk, owner=request.user,
-                                 is_read_receipt=False) if pk else None
+    outgoing = (
+        get_object_or_404(Outgoing, pk=pk, owner=request.user, is_read_receipt=False)
+        if pk
+        else None
+    )
     if outgoing and not outgoing.is_editable:
         flash.info(request, "This message is queued or sent; cancel it first to edit it.")
         return redirect("folder", folder=Folder.SENT)
     if not request.user.mail_accounts.filter(enabled=True).exists():
         flash.error(request, "Add a mail account before writing mail.")
         return redirect("account_list")
-    form = ComposeForm(request.POST or None, request.FILES or None, user=request.user,
-                       outgoing=outgoing, initial=_initial(request, outgoing))
+    form = ComposeForm(
+        request.POST or None,
+        request.FILES or None,
+        user=request.user,
+        outgoing=outgoing,
+        initial=_initial(request, outgoing),
+    )
     if request.method == "POST":
         action = request.POST.get("action", "save")
         if action == "discard":
@@ -40,9 +47,12 @@ def compose_view(request, pk: int | None = None):
             return redirect("home")
         if form.is_valid() and (action != "send" or form.require_recipients()):
             outgoing = outbox.save_draft(
-                request.user, outgoing, form.cleaned_data,
+                request.user,
+                outgoing,
+                form.cleaned_data,
                 uploads=form.cleaned_data["attachments"],
-                remove_ids=[a.pk for a in form.cleaned_data["remove_attachments"]])
+                remove_ids=[a.pk for a in form.cleaned_data["remove_attachments"]],
+            )
             if action != "send":
                 flash.success(request, "Draft saved.")
                 return redirect("compose_edit", pk=outgoing.pk)
@@ -53,10 +63,15 @@ def compose_view(request, pk: int | None = None):
             else:
                 flash.success(request, "Queued for sending.")
                 return redirect("folder", folder=Folder.SENT)
-    return render(request, "mailbox/compose.html", {
-        "form": form, "outgoing": outgoing,
-        "attachments": outgoing.attachments.all() if outgoing else [],
-    })
+    return render(
+        request,
+        "mailbox/compose.html",
+        {
+            "form": form,
+            "outgoing": outgoing,
+            "attachments": outgoing.attachments.all() if outgoing else [],
+        },
+    )
 
 
 def _initial(request, outgoing):
@@ -70,16 +85,16 @@ def _initial(request, outgoing):
 @require_POST
 def reply(request, pk: int):
     message = _own_message(request, pk)
-    draft = outbox.new_reply(message, _parsed(message),
-                             reply_all=request.POST.get("all") == "1")
+    draft = outbox.new_reply(message, _parsed(message), reply_all=request.POST.get("all") == "1")
     return redirect("compose_edit", pk=draft.pk)
 
 
 @require_POST
 def forward(request, pk: int):
     message = _own_message(request, pk)
-    draft = outbox.new_forward(message, _parsed(message),
-                               as_attachment=request.POST.get("as") == "attachment")
+    draft = outbox.new_forward(
+        message, _parsed(message), as_attachment=request.POST.get("as") == "attachment"
+    )
     return redirect("compose_edit", pk=draft.pk)
 
 
@@ -100,4 +115,3 @@ def cancel_outgoing(request, pk: int):
         return redirect("compose_edit", pk=outgoing.pk)
     flash.error(request, "Too late to cancel: the message is being sent or was sent.")
     return redirect("folder", folder=Folder.SENT)
-

@@ -28,3 +28,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.mkdtemp(prefix="webmail-test-db-"), "test.sqlite3")
     }
+STATIC_ROOT = tempfile.mkdtemp(prefix="webmail-test-static-")

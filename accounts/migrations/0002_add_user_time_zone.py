@@ -6,20 +6,28 @@ import accounts.validators
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial_user_and_mail_accounts'),
+        ("accounts", "0001_initial_user_and_mail_accounts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='time_zone',
-            field=models.CharField(blank=True, help_text="Dates are shown in this time zone (default: the server's).", max_length=64, validators=[accounts.validators.validate_time_zone]),
+            model_name="user",
+            name="time_zone",
+            field=models.CharField(
+                blank=True,
+                help_text="Dates are shown in this time zone (default: the server's).",
+                max_length=64,
+                validators=[accounts.validators.validate_time_zone],
+            ),
         ),
         migrations.AlterField(
-            model_name='mailaccount',
-            name='leave_on_server',
-            field=models.BooleanField(default=True, help_text='Otherwise each message is deleted from the server once it is stored here.', verbose_name='leave messages on the server'),
+            model_name="mailaccount",
+            name="leave_on_server",
+            field=models.BooleanField(
+                default=True,
+                help_text="Otherwise each message is deleted from the server once it is stored here.",
+                verbose_name="leave messages on the server",
+            ),
         ),
     ]
