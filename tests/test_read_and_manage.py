@@ -476,18 +476,33 @@ def _patterns_with_ids():
 
 
 def test_isolation_sweep_every_url_with_another_users_ids_is_404(client, alice_account, bob):
+    from mailbox.models import Outgoing
+
     m = store(alice_account, mf.with_attachments())
     part = m.attachments.get()
-    ids = {"pk": m.pk, "attachment_pk": part.pk}
-    account_views = {"account_edit", "account_delete", "account_test"}
+    draft = Outgoing.objects.create(
+        owner=alice_account.user, account=alice_account, to="x@example.test"
+    )
+    Message.objects.filter(pk=m.pk).update(read_receipt_to="x@example.test")
+    # The object of alice's that each view's pk names.
+    pk_of = {"account": alice_account.pk, "outgoing": draft.pk, "message": m.pk}
+    kind = {
+        "account_edit": "account",
+        "account_delete": "account",
+        "account_test": "account",
+        "compose_edit": "outgoing",
+        "cancel_outgoing": "outgoing",
+    }
     client.force_login(bob)
     checked = []
     for name, params in _patterns_with_ids():
-        kwargs = {p: (alice_account.pk if name in account_views else ids[p]) for p in params}
+        kwargs = {
+            p: part.pk if p == "attachment_pk" else pk_of[kind.get(name, "message")] for p in params
+        }
         url = reverse(name, kwargs=kwargs)
         response = client.get(url)
         if response.status_code == 405:
-            response = client.post(url, {"action": "trash", "confirm": "on"})
+            response = client.post(url, {"action": "trash", "confirm": "on", "all": "1"})
         assert response.status_code == 404, (name, response.status_code)
         checked.append(name)
     assert {
@@ -499,7 +514,17 @@ def test_isolation_sweep_every_url_with_another_users_ids_is_404(client, alice_a
         "download_all",
         "trust_sender",
         "message_action",
+        "reply",
+        "forward",
+        "send_read_receipt",
+        "compose_edit",
+        "cancel_outgoing",
         "account_edit",
+        "account_delete",
+        "account_test",
     } <= set(checked)
     m.refresh_from_db()
-    assert (m.folder, m.seen) == ("inbox", False)
+    draft.refresh_from_db()
+    assert (m.folder, m.seen, m.read_receipt_sent) == ("inbox", False, False)
+    assert draft.status == "draft"
+    assert not Outgoing.objects.filter(owner=bob).exists()

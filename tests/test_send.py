@@ -606,3 +606,32 @@ def test_incoming_bounce_is_matched_to_the_sent_message(
     assert outgoing.reports[0]["action"] == "failed"
     page = alice_client.get(reverse("read_message", args=[outgoing.sent_message_id]))
     assert "Failed for ghost@example.test: smtp; 550 5.1.1 User unknown" in page.content.decode()
+
+
+def test_broker_down_at_send_leaves_the_message_queued_for_the_sweeper(
+    alice_client, alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from mailbox import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.send_outgoing, "delay", broker_down)
+    account = make_account(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = compose_post(
+            alice_client,
+            {
+                "account": account.pk,
+                "to": "bob@example.test",
+                "subject": "while the broker is down",
+            },
+        )
+    assert response.status_code == 302
+    outgoing = Outgoing.objects.get(owner=alice)
+    assert outgoing.status == OutgoingStatus.QUEUED
+    assert "Queued" in alice_client.get(reverse("folder", args=["sent"])).content.decode()
+    Outgoing.objects.filter(pk=outgoing.pk).update(queued_at=timezone.now() - timedelta(minutes=2))
+    assert outbox.due_for_delivery() == [outgoing.pk]
