@@ -35,6 +35,7 @@ run: migrate
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/python manage.py makemigrations --check --dry-run --settings=tests.settings
 
 test: install-dev lint

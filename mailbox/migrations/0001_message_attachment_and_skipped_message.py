@@ -7,92 +7,163 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial_user_and_mail_accounts'),
+        ("accounts", "0001_initial_user_and_mail_accounts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('folder', models.CharField(choices=[('inbox', 'Inbox'), ('sent', 'Sent'), ('drafts', 'Drafts'), ('trash', 'Trash'), ('archive', 'Archive')], default='inbox', max_length=10)),
-                ('uidl', models.CharField(blank=True, max_length=255, verbose_name='POP3 UIDL')),
-                ('message_id', models.CharField(blank=True, max_length=998)),
-                ('in_reply_to', models.CharField(blank=True, max_length=998)),
-                ('references', models.TextField(blank=True)),
-                ('subject', models.TextField(blank=True)),
-                ('from_name', models.CharField(blank=True, max_length=255)),
-                ('from_address', models.CharField(blank=True, max_length=320)),
-                ('to', models.TextField(blank=True)),
-                ('cc', models.TextField(blank=True)),
-                ('reply_to', models.TextField(blank=True)),
-                ('date', models.DateTimeField()),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('size', models.PositiveBigIntegerField()),
-                ('snippet', models.CharField(blank=True, max_length=200)),
-                ('text_body', models.TextField(blank=True)),
-                ('html_body', models.TextField(blank=True)),
-                ('has_attachments', models.BooleanField(default=False)),
-                ('seen', models.BooleanField(default=False)),
-                ('flagged', models.BooleanField(default=False)),
-                ('raw_file', models.FileField(max_length=255, upload_to='')),
-                ('raw_sha256', models.CharField(max_length=64)),
-                ('parse_error', models.BooleanField(default=False)),
-                ('defects', models.JSONField(blank=True, default=list)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='accounts.mailaccount')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "folder",
+                    models.CharField(
+                        choices=[
+                            ("inbox", "Inbox"),
+                            ("sent", "Sent"),
+                            ("drafts", "Drafts"),
+                            ("trash", "Trash"),
+                            ("archive", "Archive"),
+                        ],
+                        default="inbox",
+                        max_length=10,
+                    ),
+                ),
+                ("uidl", models.CharField(blank=True, max_length=255, verbose_name="POP3 UIDL")),
+                ("message_id", models.CharField(blank=True, max_length=998)),
+                ("in_reply_to", models.CharField(blank=True, max_length=998)),
+                ("references", models.TextField(blank=True)),
+                ("subject", models.TextField(blank=True)),
+                ("from_name", models.CharField(blank=True, max_length=255)),
+                ("from_address", models.CharField(blank=True, max_length=320)),
+                ("to", models.TextField(blank=True)),
+                ("cc", models.TextField(blank=True)),
+                ("reply_to", models.TextField(blank=True)),
+                ("date", models.DateTimeField()),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("size", models.PositiveBigIntegerField()),
+                ("snippet", models.CharField(blank=True, max_length=200)),
+                ("text_body", models.TextField(blank=True)),
+                ("html_body", models.TextField(blank=True)),
+                ("has_attachments", models.BooleanField(default=False)),
+                ("seen", models.BooleanField(default=False)),
+                ("flagged", models.BooleanField(default=False)),
+                ("raw_file", models.FileField(max_length=255, upload_to="")),
+                ("raw_sha256", models.CharField(max_length=64)),
+                ("parse_error", models.BooleanField(default=False)),
+                ("defects", models.JSONField(blank=True, default=list)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="accounts.mailaccount",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-date', '-id'],
+                "ordering": ["-date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(blank=True, help_text='as the sender named it', max_length=1000)),
-                ('safe_name', models.CharField(help_text='safe for storage and download', max_length=255)),
-                ('content_type', models.CharField(max_length=255)),
-                ('size', models.PositiveBigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('content_id', models.CharField(blank=True, max_length=998)),
-                ('inline', models.BooleanField(default=False)),
-                ('file', models.FileField(max_length=255, upload_to='')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='mailbox.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "filename",
+                    models.CharField(
+                        blank=True, help_text="as the sender named it", max_length=1000
+                    ),
+                ),
+                (
+                    "safe_name",
+                    models.CharField(help_text="safe for storage and download", max_length=255),
+                ),
+                ("content_type", models.CharField(max_length=255)),
+                ("size", models.PositiveBigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("content_id", models.CharField(blank=True, max_length=998)),
+                ("inline", models.BooleanField(default=False)),
+                ("file", models.FileField(max_length=255, upload_to="")),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="mailbox.message",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='SkippedMessage',
+            name="SkippedMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uidl', models.CharField(max_length=255, verbose_name='POP3 UIDL')),
-                ('size', models.PositiveBigIntegerField()),
-                ('reason', models.CharField(max_length=255)),
-                ('first_seen', models.DateTimeField(default=django.utils.timezone.now)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='skipped_messages', to='accounts.mailaccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uidl", models.CharField(max_length=255, verbose_name="POP3 UIDL")),
+                ("size", models.PositiveBigIntegerField()),
+                ("reason", models.CharField(max_length=255)),
+                ("first_seen", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="skipped_messages",
+                        to="accounts.mailaccount",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-first_seen'],
+                "ordering": ["-first_seen"],
             },
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['owner', 'folder', '-date', '-id'], name='message_listing_idx'),
+            model_name="message",
+            index=models.Index(
+                fields=["owner", "folder", "-date", "-id"], name="message_listing_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('uidl', ''), _negated=True), fields=('account', 'uidl'), name='unique_message_per_uidl'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("uidl", ""), _negated=True),
+                fields=("account", "uidl"),
+                name="unique_message_per_uidl",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='skippedmessage',
-            constraint=models.UniqueConstraint(fields=('account', 'uidl'), name='unique_skipped_per_uidl'),
+            model_name="skippedmessage",
+            constraint=models.UniqueConstraint(
+                fields=("account", "uidl"), name="unique_skipped_per_uidl"
+            ),
         ),
     ]

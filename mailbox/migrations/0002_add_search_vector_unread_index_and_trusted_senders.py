@@ -7,43 +7,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_add_user_time_zone'),
-        ('mailbox', '0001_message_attachment_and_skipped_message'),
+        ("accounts", "0002_add_user_time_zone"),
+        ("mailbox", "0001_message_attachment_and_skipped_message"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TrustedSender',
+            name="TrustedSender",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(max_length=320)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("address", models.CharField(max_length=320)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.AddField(
-            model_name='message',
-            name='search_vector',
+            model_name="message",
+            name="search_vector",
             field=django.contrib.postgres.search.SearchVectorField(editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='message',
-            name='trashed_from',
-            field=models.CharField(blank=True, choices=[('inbox', 'Inbox'), ('sent', 'Sent'), ('drafts', 'Drafts'), ('trash', 'Trash'), ('archive', 'Archive')], max_length=10),
+            model_name="message",
+            name="trashed_from",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("inbox", "Inbox"),
+                    ("sent", "Sent"),
+                    ("drafts", "Drafts"),
+                    ("trash", "Trash"),
+                    ("archive", "Archive"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('seen', False)), fields=['owner', 'folder'], name='message_unread_idx'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("seen", False)),
+                fields=["owner", "folder"],
+                name="message_unread_idx",
+            ),
         ),
         migrations.AddField(
-            model_name='trustedsender',
-            name='owner',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trusted_senders', to=settings.AUTH_USER_MODEL),
+            model_name="trustedsender",
+            name="owner",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="trusted_senders",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trustedsender',
-            constraint=models.UniqueConstraint(fields=('owner', 'address'), name='unique_trusted_sender'),
+            model_name="trustedsender",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "address"), name="unique_trusted_sender"
+            ),
         ),
     ]

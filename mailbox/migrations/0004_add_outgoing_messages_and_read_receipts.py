@@ -6,90 +6,165 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_add_user_time_zone'),
-        ('mailbox', '0003_add_search_gin_index_on_postgresql'),
+        ("accounts", "0002_add_user_time_zone"),
+        ("mailbox", "0003_add_search_gin_index_on_postgresql"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='read_receipt_sent',
+            model_name="message",
+            name="read_receipt_sent",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='message',
-            name='read_receipt_to',
+            model_name="message",
+            name="read_receipt_to",
             field=models.CharField(blank=True, max_length=320),
         ),
         migrations.CreateModel(
-            name='Outgoing',
+            name="Outgoing",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('queued', 'Queued'), ('sending', 'Sending'), ('retrying', 'Retrying'), ('sent', 'Sent'), ('failed', 'Failed')], default='draft', max_length=10)),
-                ('to', models.TextField(blank=True)),
-                ('cc', models.TextField(blank=True)),
-                ('bcc', models.TextField(blank=True)),
-                ('subject', models.TextField(blank=True)),
-                ('body', models.TextField(blank=True)),
-                ('in_reply_to', models.CharField(blank=True, max_length=998)),
-                ('references', models.TextField(blank=True)),
-                ('request_dsn', models.BooleanField(default=False, verbose_name='request delivery status notification')),
-                ('request_read_receipt', models.BooleanField(default=False)),
-                ('is_read_receipt', models.BooleanField(default=False, help_text='an MDN we send')),
-                ('raw_file', models.FileField(blank=True, max_length=255, upload_to='')),
-                ('message_id', models.CharField(blank=True, max_length=998)),
-                ('envelope_from', models.CharField(blank=True, max_length=320)),
-                ('recipients', models.JSONField(blank=True, default=list)),
-                ('size', models.PositiveBigIntegerField(default=0)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('queued_at', models.DateTimeField(blank=True, null=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('data_started_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('recipient_results', models.JSONField(blank=True, default=dict)),
-                ('dsn_supported', models.BooleanField(null=True)),
-                ('reports', models.JSONField(blank=True, default=list, help_text='DSN/MDN reports received')),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outgoing', to='accounts.mailaccount')),
-                ('forward_original', models.ForeignKey(blank=True, help_text='attached as message/rfc822 (forward as attachment)', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mailbox.message')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outgoing', to=settings.AUTH_USER_MODEL)),
-                ('sent_message', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='outgoing', to='mailbox.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("retrying", "Retrying"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("to", models.TextField(blank=True)),
+                ("cc", models.TextField(blank=True)),
+                ("bcc", models.TextField(blank=True)),
+                ("subject", models.TextField(blank=True)),
+                ("body", models.TextField(blank=True)),
+                ("in_reply_to", models.CharField(blank=True, max_length=998)),
+                ("references", models.TextField(blank=True)),
+                (
+                    "request_dsn",
+                    models.BooleanField(
+                        default=False, verbose_name="request delivery status notification"
+                    ),
+                ),
+                ("request_read_receipt", models.BooleanField(default=False)),
+                ("is_read_receipt", models.BooleanField(default=False, help_text="an MDN we send")),
+                ("raw_file", models.FileField(blank=True, max_length=255, upload_to="")),
+                ("message_id", models.CharField(blank=True, max_length=998)),
+                ("envelope_from", models.CharField(blank=True, max_length=320)),
+                ("recipients", models.JSONField(blank=True, default=list)),
+                ("size", models.PositiveBigIntegerField(default=0)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("queued_at", models.DateTimeField(blank=True, null=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("data_started_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("recipient_results", models.JSONField(blank=True, default=dict)),
+                ("dsn_supported", models.BooleanField(null=True)),
+                (
+                    "reports",
+                    models.JSONField(
+                        blank=True, default=list, help_text="DSN/MDN reports received"
+                    ),
+                ),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="outgoing",
+                        to="accounts.mailaccount",
+                    ),
+                ),
+                (
+                    "forward_original",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="attached as message/rfc822 (forward as attachment)",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="mailbox.message",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="outgoing",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sent_message",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="outgoing",
+                        to="mailbox.message",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-updated_at', '-id'],
+                "ordering": ["-updated_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='OutgoingAttachment',
+            name="OutgoingAttachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(max_length=255)),
-                ('content_type', models.CharField(max_length=255)),
-                ('size', models.PositiveBigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('file', models.FileField(max_length=255, upload_to='')),
-                ('outgoing', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='mailbox.outgoing')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("filename", models.CharField(max_length=255)),
+                ("content_type", models.CharField(max_length=255)),
+                ("size", models.PositiveBigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("file", models.FileField(max_length=255, upload_to="")),
+                (
+                    "outgoing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="mailbox.outgoing",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddIndex(
-            model_name='outgoing',
-            index=models.Index(fields=['owner', 'status', '-updated_at'], name='outgoing_by_status_idx'),
+            model_name="outgoing",
+            index=models.Index(
+                fields=["owner", "status", "-updated_at"], name="outgoing_by_status_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='outgoing',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='outgoing_due_idx'),
+            model_name="outgoing",
+            index=models.Index(fields=["status", "next_attempt_at"], name="outgoing_due_idx"),
         ),
         migrations.AddIndex(
-            model_name='outgoing',
-            index=models.Index(fields=['message_id'], name='outgoing_message_id_idx'),
+            model_name="outgoing",
+            index=models.Index(fields=["message_id"], name="outgoing_message_id_idx"),
         ),
     ]
