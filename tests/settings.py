@@ -8,6 +8,7 @@ from DATABASE_URL / CELERY_BROKER_URL, so CI runs against PostgreSQL and Redis.
 import os
 import tempfile
 
+os.environ["WEBMAIL_ENV_FILE"] = ""  # ignore a developer's .env
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
 os.environ.setdefault("WEBMAIL_ENCRYPTION_KEYS", "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy1vayE=")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")

@@ -14,8 +14,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env")
+# Variables already in the environment win over the file. WEBMAIL_ENV_FILE=""
+# reads no file (the test suite does that, so a developer's .env cannot change it).
+_env_file = os.environ.get("WEBMAIL_ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file and os.path.isfile(_env_file):
+    environ.Env.read_env(_env_file)
 
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
