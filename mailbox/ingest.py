@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 LOCK_LEASE = timedelta(minutes=15)
 MAX_AUTH_BACKOFF = timedelta(hours=6)
+DISPATCH_SLACK = timedelta(seconds=10)
 PREFETCH = 4  # messages downloaded ahead of the one being stored
 
 
@@ -403,11 +404,17 @@ def _record(account: MailAccount, result: PollResult, *, auth_failed: bool) -> N
 
 
 def due_account_ids(now=None) -> list[int]:
-    """Claim the enabled accounts whose next poll is due, pushing their next poll out."""
+    """Claim the enabled accounts whose next poll is due, pushing their next poll out.
+
+    Beat runs the dispatcher every minute, a little early or late; the slack
+    keeps a one-minute account from waiting a whole extra minute when the
+    dispatcher fires a moment before its next poll is due.
+    """
     now = now or timezone.now()
+    horizon = now + DISPATCH_SLACK
     due = list(
         MailAccount.objects.filter(
-            Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now),
+            Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=horizon),
             enabled=True,
         ).values_list("pk", "poll_interval")
     )
@@ -415,7 +422,7 @@ def due_account_ids(now=None) -> list[int]:
     for pk, interval in due:
         # Conditional update: two dispatchers racing claim each account once.
         if MailAccount.objects.filter(
-            Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now),
+            Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=horizon),
             pk=pk,
         ).update(next_poll_at=now + timedelta(minutes=interval)):
             claimed.append(pk)

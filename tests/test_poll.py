@@ -402,3 +402,12 @@ def test_dispatcher_claims_only_due_enabled_accounts(alice, bob, db):
     assert claimed == [due.pk]
     assert ingest.due_account_ids() == []  # claimed accounts wait for their interval
     assert disabled.pk not in claimed and later.pk not in claimed
+
+
+def test_dispatcher_does_not_skip_an_account_due_a_moment_later(alice, db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    account = make_account(alice, next_poll_at=timezone.now() + timedelta(seconds=2))
+    assert ingest.due_account_ids() == [account.pk]
