@@ -160,7 +160,6 @@ def deliver(outgoing_id: int) -> str:
     done = {a for a, r in outgoing.recipient_results.items() if r.get("accepted")}
     pending = [r for r in outgoing.recipients if r not in done]
     data = _read(outgoing.raw_file.name)
-    Outgoing.objects.filter(pk=outgoing_id).update(data_started_at=timezone.now())
     try:
         outcome = smtp.send_message(
             account.smtp_host,
@@ -174,6 +173,9 @@ def deliver(outgoing_id: int) -> str:
             verify_tls=not account.allow_insecure_tls,
             request_dsn=outgoing.request_dsn,
             envid=outgoing.message_id[:100] or None,
+            before_data=lambda: Outgoing.objects.filter(pk=outgoing_id).update(
+                data_started_at=timezone.now()
+            ),
         )
     except smtp.SMTPError as exc:
         return _failed_attempt(outgoing, exc.reply, temporary=exc.is_temporary)

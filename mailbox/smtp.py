@@ -18,6 +18,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -273,6 +274,7 @@ def send_message(
     request_dsn: bool = False,
     envid: str | None = None,
     local_hostname: str | None = None,
+    before_data: Callable[[], None] | None = None,
 ) -> SendOutcome:
     """Submit `data` (the whole message, CRLF line endings) to `recipients`.
 
@@ -288,6 +290,8 @@ def send_message(
     Raises SMTPConnectionError (unreachable, TLS, timeout, dropped), SMTPAuthError,
     SMTPProtocolError (STARTTLS or SMTPUTF8 missing), SMTPSendError (MAIL or DATA
     refused, or 421 to RCPT); ValueError for an empty recipient list or a malformed address.
+    `before_data` is called just before DATA: from then on the server may have the
+    message, which is what the caller must know after a crash.
     """
     if not isinstance(data, bytes | bytearray):
         raise TypeError("data must be bytes")
@@ -317,7 +321,13 @@ def send_message(
     )
     try:
         outcome = _transaction(
-            client, envelope_from, unique, payload, request_dsn=request_dsn, envid=envid
+            client,
+            envelope_from,
+            unique,
+            payload,
+            request_dsn=request_dsn,
+            envid=envid,
+            before_data=before_data,
         )
     except SMTPError:
         _quit(client)
@@ -362,6 +372,7 @@ def _transaction(
     *,
     request_dsn: bool,
     envid: str | None,
+    before_data: Callable[[], None] | None,
 ) -> SendOutcome:
     dsn = client.has_extn("dsn")
     use_dsn = request_dsn and dsn
@@ -410,6 +421,8 @@ def _transaction(
             pass
         return outcome
 
+    if before_data is not None:
+        before_data()
     try:
         code, message = client.data(payload)
     except smtplib.SMTPDataError as exc:

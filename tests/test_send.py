@@ -635,3 +635,37 @@ def test_broker_down_at_send_leaves_the_message_queued_for_the_sweeper(
     assert "Queued" in alice_client.get(reverse("folder", args=["sent"])).content.decode()
     Outgoing.objects.filter(pk=outgoing.pk).update(queued_at=timezone.now() - timedelta(minutes=2))
     assert outbox.due_for_delivery() == [outgoing.pk]
+
+
+def test_data_start_is_recorded_only_when_data_begins(alice, smtp_server, monkeypatch, db):
+    from mailbox import smtp
+
+    server = smtp_server(rcpt_replies={"bob@example.test": "451 4.7.1 Greylisted"})
+    account = smtp_account(alice, server)
+    outgoing = Outgoing.objects.create(owner=alice, account=account, to="bob@example.test")
+    outbox.queue_for_sending(outgoing)
+    outbox.deliver(outgoing.pk)  # every RCPT refused: DATA never started
+    outgoing.refresh_from_db()
+    assert outgoing.status == OutgoingStatus.RETRYING
+    assert outgoing.data_started_at is None
+
+    # A worker that dies inside DATA leaves data_started_at behind for the sweeper.
+    server.rcpt_replies.clear()
+    Outgoing.objects.filter(pk=outgoing.pk).update(next_attempt_at=timezone.now())
+    real_send = smtp.send_message
+
+    def die_during_data(*args, before_data, **kwargs):
+        before_data()
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(smtp, "send_message", die_during_data)
+    with pytest.raises(SystemExit):
+        outbox.deliver(outgoing.pk)
+    outgoing.refresh_from_db()
+    assert outgoing.status == OutgoingStatus.SENDING and outgoing.data_started_at
+    monkeypatch.setattr(smtp, "send_message", real_send)
+    Outgoing.objects.filter(pk=outgoing.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+    assert outbox.due_for_delivery() == []
+    outgoing.refresh_from_db()
+    assert outgoing.status == OutgoingStatus.FAILED
+    assert server.delivered == []
