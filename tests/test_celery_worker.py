@@ -95,6 +95,7 @@ def test_check_mail_through_a_real_worker(
         producer.conf.broker_transport_options = {
             "data_folder_in": folder,
             "data_folder_out": folder,
+            "control_folder": os.path.join(os.path.dirname(folder), "control"),
         }
     producer.send_task("mailbox.tasks.poll_account", args=[account.pk], queue=f"test-{os.getpid()}")
 
