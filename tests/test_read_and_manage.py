@@ -274,8 +274,8 @@ def test_opening_a_message_marks_it_read_and_shows_decoded_headers(alice_client,
     html = alice_client.get(reverse("read_message", args=[m.pk])).content.decode()
     m.refresh_from_db()
     assert m.seen
-    assert "회의 &lt;b&gt;안내&lt;/b&gt;" in html
-    assert "김민수 &lt;minsu@example.kr&gt;" in html
+    assert "<bdi>회의 &lt;b&gt;안내&lt;/b&gt;</bdi>" in html
+    assert "<bdi>김민수</bdi> &lt;minsu@example.kr&gt;" in html
     assert "안녕하세요" in html
 
 
