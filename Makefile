@@ -41,5 +41,9 @@ lint: install-dev
 test: install-dev lint
 	$(VENV)/bin/pytest
 
+# Benchmarks (not part of make test): see README "Performance".
+bench: install-dev
+	$(PY) -m bench
+
 clean:
 	rm -rf $(VENV) var

@@ -2,9 +2,10 @@
 
 import re
 
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchVector
 from django.db import connection
-from django.db.models import Q, QuerySet, Value
+from django.db.models import BooleanField, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 
 from .models import Message
 
@@ -41,14 +42,37 @@ def update_search_vector(message: Message, body_text: str) -> None:
     Message.objects.filter(pk=message.pk).update(search_vector=vector)
 
 
+_ADDRESS = re.compile(r"[\w.+-]+@[\w.-]+")
+
+
+def _tsquery(query: str) -> str:
+    """A tsquery literal: every word must match as a prefix.
+
+    PostgreSQL's parser keeps an address such as minsoo.kim@daum.net as one
+    token, so a typed (partial) address also matches as a prefix of that whole
+    token. The literal is cast, not parsed by to_tsquery (which would split a
+    partial address); every lexeme is quoted and holds only word characters
+    and . + - @, so nothing in it is tsquery syntax.
+    """
+    clauses = []
+    for word in query.lower().split()[:MAX_TERMS]:
+        pieces = " & ".join(f"'{piece}':*" for piece in _WORD.findall(word))
+        address = _ADDRESS.fullmatch(word.strip("<>,;()\"'"))
+        if address:
+            clauses.append(f"('{address.group(0)}':* | ({pieces}))")
+        elif pieces:
+            clauses.append(f"({pieces})")
+    return " & ".join(clauses)
+
+
 def filter_by_search(messages: QuerySet, query: str) -> QuerySet:
     terms = search_terms(query)
     if not terms:
         return messages
     if _uses_full_text():
-        # Every term must match as a word prefix; \w+ tokens are safe in tsquery syntax.
-        raw = " & ".join(f"{term}:*" for term in terms)
-        return messages.filter(search_vector=SearchQuery(raw, search_type="raw", config="simple"))
+        return messages.filter(
+            RawSQL("search_vector @@ %s::tsquery", [_tsquery(query)], output_field=BooleanField())
+        )
     for term in terms:
         messages = messages.filter(
             Q(subject__icontains=term)

@@ -13,7 +13,9 @@ never put in errors or logs.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import re
 import smtplib
 import socket
@@ -112,6 +114,13 @@ def _reply_text(code: int, message: bytes | str) -> str:
 
 
 def tls_context(verify: bool) -> ssl.SSLContext:
+    # Loading the system certificate store costs ~30 ms: build each context once
+    # (per trust configuration, which OpenSSL reads from these variables).
+    return _tls_context(verify, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(verify: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if not verify:
         context.check_hostname = False
@@ -141,7 +150,9 @@ def open_session(
 ) -> smtplib.SMTP:
     """Connect, EHLO (HELO if EHLO is refused), STARTTLS if asked, AUTH if a login is given."""
     security = Security(security)
-    context = ssl_context or tls_context(verify_tls)
+    context = ssl_context
+    if context is None and security is not Security.NONE:
+        context = tls_context(verify_tls)
     client: smtplib.SMTP | None = None
     try:
         if security is Security.SSL:

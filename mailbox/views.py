@@ -65,7 +65,7 @@ def _folder_list(user, current: str) -> list[dict]:
     unread = dict(
         Message.objects.filter(owner=user, seen=False)
         .values("folder")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .values_list("folder", "n")
     )
     return [

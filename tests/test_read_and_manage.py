@@ -528,3 +528,13 @@ def test_isolation_sweep_every_url_with_another_users_ids_is_404(client, alice_a
     assert (m.folder, m.seen, m.read_receipt_sent) == ("inbox", False, False)
     assert draft.status == "draft"
     assert not Outgoing.objects.filter(owner=bob).exists()
+
+
+def test_search_by_a_full_sender_address(alice_client, alice_account):
+    store(
+        alice_account, mf.plain("From Minsoo", "hi\n", from_="Minsoo Kim <minsoo.kim@daum.example>")
+    )
+    store(alice_account, mf.plain("Other", "hi\n", from_="someone@else.example"))
+    for query in ("minsoo.kim@daum.example", "<minsoo.kim@daum.example>", "minsoo.kim@daum"):
+        page = alice_client.get(reverse("home"), {"q": query}).context["page"]
+        assert [m.subject for m in page.messages] == ["From Minsoo"], query

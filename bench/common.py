@@ -1,0 +1,902 @@
+"""Shared helpers for the benchmarks: databases, servers, timing, tables and JSON.
+
+Every benchmark module has a `run(...)` that measures in the database Django is
+already connected to (the smoke tests call it inside pytest's test database), and
+a `main()` that creates a database of its own, migrates it, calls `run`, prints a
+table, writes `bench/results/<name>.json` and drops the database again.
+
+Database: PostgreSQL when DATABASE_URL points at it (the benchmark creates and
+drops `webmail_bench_<name>` on that server; the named database is not touched),
+SQLite in a temporary file otherwise. POP3: a real Dovecot when
+/usr/sbin/dovecot is installed, devmail in a subprocess otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DOVECOT_BINARY = "/usr/sbin/dovecot"
+LOOPBACK = "127.0.0.1"
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--quick", action="store_true", help="small N, for a smoke run (seconds)")
+    p.add_argument("--runs", type=int, default=None, help="repetitions (median is reported)")
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS_DIR,
+        help="directory for <name>.json (default %(default)s)",
+    )
+    p.add_argument(
+        "--database",
+        choices=["auto", "sqlite", "postgres"],
+        default="auto",
+        help="auto: PostgreSQL when DATABASE_URL points at it, else SQLite",
+    )
+    return p
+
+
+# --------------------------------------------------------------------------- databases
+
+
+def postgres_server_url() -> str | None:
+    """DATABASE_URL when it names a PostgreSQL server (its database is never touched)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if urlsplit(url).scheme in {"postgres", "postgresql", "pgsql", "psql"}:
+        return url
+    return None
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+
+
+def _admin_connect(url: str):
+    import psycopg
+
+    parts = urlsplit(url)
+    return psycopg.connect(
+        host=parts.hostname or LOOPBACK,
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+@dataclass
+class BenchDatabase:
+    """A database that exists only for one benchmark run."""
+
+    vendor: str  # "postgresql" or "sqlite"
+    url: str
+    name: str
+    _server_url: str | None = None
+    _directory: str | None = None
+
+    def drop(self) -> None:
+        if self.vendor == "postgresql":
+            assert self._server_url is not None
+            with _admin_connect(self._server_url) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        elif self._directory:
+            shutil.rmtree(self._directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def bench_database(
+    benchmark: str, database: str = "auto", suffix: str = ""
+) -> Iterator[BenchDatabase]:
+    """Create (and afterwards drop) `webmail_bench_<benchmark>` or a SQLite temp file."""
+    server = postgres_server_url()
+    if database == "postgres" and server is None:
+        raise SystemExit("--database postgres needs DATABASE_URL=postgres://... (the server)")
+    if server is not None and database in {"auto", "postgres"}:
+        name = f"webmail_bench_{benchmark}{suffix}"
+        with _admin_connect(server) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        db = BenchDatabase("postgresql", _with_database(server, name), name, _server_url=server)
+    else:
+        directory = tempfile.mkdtemp(prefix=f"webmail-bench-{benchmark}-")
+        path = os.path.join(directory, "bench.sqlite3")
+        db = BenchDatabase("sqlite", f"sqlite:///{path}", path, _directory=directory)
+    try:
+        yield db
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        if os.environ.get("BENCH_KEEP_DATABASE") == "1":  # to look at it afterwards
+            print(f"[bench] kept database {db.url}", file=sys.stderr)
+        else:
+            db.drop()
+
+
+def configure(db_url: str, media_root: str, **extra: str) -> None:
+    """Point this process (and the processes it starts) at the bench settings, then set up."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["WEBMAIL_BENCH_MEDIA_ROOT"] = media_root
+    os.environ.update(extra)
+    import django
+
+    django.setup()
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def current_database_url() -> str:
+    """A DATABASE_URL for the database this process is connected to (for subprocesses)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] or "postgres"
+    if db["PASSWORD"]:
+        auth += f":{db['PASSWORD']}"
+    return f"postgres://{auth}@{db['HOST'] or LOOPBACK}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def database_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            return "PostgreSQL " + cursor.fetchone()[0]
+        cursor.execute("select sqlite_version()")
+        return "SQLite " + cursor.fetchone()[0]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a helper process: this one's settings, database and media."""
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": current_database_url(),
+        "WEBMAIL_BENCH_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PYTHONPATH": str(ROOT),
+    }
+    env.update(extra)
+    return env
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def timed(func: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = func()
+    return time.perf_counter() - start, result
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def dovecot_version() -> str | None:
+    if not os.path.exists(DOVECOT_BINARY):
+        return None
+    try:
+        out = subprocess.run(
+            [DOVECOT_BINARY, "--version"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+def machine() -> dict:
+    import django
+
+    versions = {
+        "python": platform.python_version(),
+        "django": django.get_version(),
+    }
+    for module in ("celery", "kombu", "redis", "psycopg", "aiosmtpd", "nh3"):
+        with contextlib.suppress(Exception):
+            from importlib.metadata import version
+
+            versions[module] = version(module)
+    with contextlib.suppress(Exception):
+        versions["database"] = database_version()
+    dovecot = dovecot_version()
+    if dovecot:
+        versions["dovecot"] = dovecot
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "memory_gb": _memory_gb(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+# --------------------------------------------------------------------------- output
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    """A Markdown table (prints fine in a terminal, pastes into the README)."""
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
+        return str(value)
+
+    lines = [[cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in lines)) for i, h in enumerate(headers)]
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"]
+    out.append("| " + " | ".join("-" * w for w in widths) + " |")
+    for row in lines:
+        out.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    return "\n".join(out)
+
+
+def write_result(output: Path, name: str, data: dict) -> Path:
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / f"{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def result(name: str, figures: dict, *, params: dict, targets: dict, notes: list[str]) -> dict:
+    """The JSON shape every benchmark writes."""
+    return {
+        "benchmark": name,
+        "date": now_iso(),
+        "machine": machine(),
+        "params": params,
+        "figures": figures,
+        "targets": targets,
+        "notes": notes,
+    }
+
+
+# --------------------------------------------------------------------------- POP3 servers
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+class DevmailUser:
+    """Same shape as tests.pop3_servers.DovecotUser: a login and deliver(raw)."""
+
+    def __init__(self, store, name: str, password: str) -> None:
+        self._store = store
+        self.name = name
+        self.password = password
+
+    def deliver(self, raw: bytes):
+        return self._store.deliver(self.name, raw)
+
+
+class DevmailServer:
+    """devmail (`manage.py devmail`) in a subprocess, so it does not share our GIL."""
+
+    kind = "devmail"
+    host = LOOPBACK
+
+    def __init__(self, root: Path) -> None:
+        from mailbox import devmail
+
+        self.root = root
+        self.port = 0
+        self._users = devmail.UserStore(root)
+        self._store = devmail.MailStore(root)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def add_user(self, name: str, password: str) -> DevmailUser:
+        address = f"{name}@example.test"
+        self._users.add(address, password)
+        return DevmailUser(self._store, address, password)
+
+    def start(self) -> None:
+        self.port = free_port()
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT)}
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "devmail",
+                "--root",
+                str(self.root),
+                "--pop3",
+                f"{LOOPBACK}:{self.port}",
+                "--smtp",
+                f"{LOOPBACK}:{free_port()}",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=1) as sock:
+                    if sock.recv(64).startswith(b"+OK"):
+                        return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("devmail did not start")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextlib.contextmanager
+def pop3_server(kind: str = "auto") -> Iterator:
+    """A running POP3 server: Dovecot when installed (or asked for), else devmail.
+
+    The object has .kind, .host, .port and .add_user(name, password) -> user with
+    .name, .password and .deliver(raw).
+    """
+    root = Path(tempfile.mkdtemp(prefix="webmail-bench-pop3-"))
+    root.chmod(0o755)  # as root, Dovecot's mail user is `nobody`
+    if kind == "dovecot" or (kind == "auto" and os.path.exists(DOVECOT_BINARY)):
+        from tests.pop3_servers import DovecotServer
+
+        server = DovecotServer(root)
+    else:
+        server = DevmailServer(root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def server_kind(server) -> str:
+    """ "dovecot" or "devmail" (the tests' Dovecot fixture has no kind attribute)."""
+    return getattr(server, "kind", "dovecot")
+
+
+def new_login() -> tuple[str, str]:
+    return f"b{secrets.token_hex(5)}", secrets.token_urlsafe(12)
+
+
+def make_user_and_account(username: str, pop3=None, pop3_user=None, **fields):
+    """A webmail user and its mail account (POP3 on `pop3` when given)."""
+    from accounts.models import MailAccount, User
+
+    user = User.objects.create_user(username=username, password=secrets.token_urlsafe(16))
+    values = {
+        "email": f"{username}@example.test",
+        "pop3_host": LOOPBACK,
+        "pop3_port": 110,
+        "pop3_security": "none",
+        "pop3_login": username,
+        "pop3_password": "unused",
+        "smtp_host": LOOPBACK,
+        "smtp_port": 25,
+        "smtp_security": "none",
+        "smtp_login": "",
+        "smtp_password": "",
+        "leave_on_server": True,
+    }
+    if pop3 is not None:
+        values.update(
+            pop3_host=pop3.host,
+            pop3_port=pop3.port,
+            pop3_login=pop3_user.name,
+            pop3_password=pop3_user.password,
+        )
+    values.update(fields)
+    return user, MailAccount.objects.create(user=user, **values)
+
+
+def clear_media() -> None:
+    """Empty MEDIA_ROOT, so the next ingest writes every blob again."""
+    from django.conf import settings
+
+    root = Path(settings.MEDIA_ROOT)
+    for child in root.iterdir() if root.exists() else []:
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- running main()
+
+
+def main_wrapper(
+    name: str,
+    args: argparse.Namespace,
+    body: Callable[[BenchDatabase], dict],
+    *,
+    suffix: str = "",
+    env: dict[str, str] | None = None,
+) -> dict:
+    """Create a database and media directory, set Django up, call body, write the JSON."""
+    media = tempfile.mkdtemp(prefix=f"webmail-bench-media-{name}-")
+    try:
+        with bench_database(name, args.database, suffix) as db:
+            configure(db.url, media, **(env or {}))
+            migrate()
+            data = body(db)
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
+    path = write_result(args.output, name, data)
+    print(f"\nwrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return data
+
+
+# --------------------------------------------------------------------------- bulk mailboxes
+
+ENGLISH_WORDS = (
+    "meeting project report budget review schedule update contract invoice quarterly "
+    "release deploy server customer support ticket design proposal draft agenda minutes "
+    "travel expense approval request question answer thanks regards please attached "
+    "document version feedback deadline friday monday morning afternoon call video team "
+    "launch marketing sales numbers forecast hiring interview candidate offer office "
+    "holiday weekend dinner lunch coffee birthday family photo newsletter discount order "
+    "shipping delivery tracking account password security notice login payment receipt "
+    "subscription renewal event conference speaker slides workshop training course "
+    "the a of and to in for on with at by from about this that we you our your is are "
+    "will be have has can could would should not all any more new next last first time"
+).split()
+KOREAN_WORDS = (
+    "회의 보고서 일정 안내 검토 요청 승인 예산 계약 견적서 자료 첨부 확인 부탁드립니다 "
+    "감사합니다 안녕하세요 프로젝트 진행 상황 공유 드립니다 다음 주 월요일 금요일 오전 오후 "
+    "팀장님 담당자 고객 문의 답변 배송 주문 결제 영수증 공지 변경 사항 출장 경비 정산 "
+    "교육 세미나 발표 자료 초안 의견 수정 최종 버전 마감 일자 점심 저녁 회식 휴가"
+).split()
+SENDER_DOMAINS = [
+    "gmail.com",
+    "naver.com",
+    "daum.net",
+    "hanmail.net",
+    "example.com",
+    "corp.example.co.kr",
+    "outlook.com",
+    "company.test",
+]
+GIVEN = "minjun seoyeon jiwoo hayoon doyun seojun john mary david sarah james emma".split()
+FAMILY = "kim lee park choi jung kang cho yoon smith jones brown taylor".split()
+KOREAN_NAMES = "김민준 이서연 박지우 최하윤 정도윤 강서준 조민서 윤지호 장예은 임현우".split()
+SEARCH_WORD = "xylograph"  # no other generated word starts with it
+SENDER_NAME = "Minsoo Kim"
+SENDER_ADDRESS = "minsoo.kim@daum.net"
+MESSAGE_COLUMNS = [
+    "id",
+    "owner_id",
+    "account_id",
+    "folder",
+    "trashed_from",
+    "uidl",
+    "message_id",
+    "in_reply_to",
+    "references",
+    "subject",
+    "from_name",
+    "from_address",
+    "to",
+    "cc",
+    "reply_to",
+    "date",
+    "received_at",
+    "size",
+    "snippet",
+    "text_body",
+    "html_body",
+    "has_attachments",
+    "seen",
+    "flagged",
+    "raw_file",
+    "raw_sha256",
+    "parse_error",
+    "defects",
+    "read_receipt_to",
+    "read_receipt_sent",
+]
+
+
+@dataclass
+class MailboxSpec:
+    """One user's bulk mailbox: message counts per folder."""
+
+    username: str
+    folders: dict[str, int]
+
+
+def _texts(rng, count: int) -> list[tuple[str, str, str]]:
+    """(subject, text body, HTML body) triples of realistic sizes, 30% Korean."""
+    import html
+
+    pool = []
+    for _ in range(count):
+        words = KOREAN_WORDS if rng.random() < 0.3 else ENGLISH_WORDS
+        subject = " ".join(rng.choices(words, k=rng.randint(3, 10))).capitalize()
+        # ~30 to 700 words (median ~120: about 800 bytes), in lines of about 70 characters.
+        n_words = int(min(700, max(30, rng.lognormvariate(4.8, 0.6))))
+        lines, line = [], []
+        for word in rng.choices(words, k=n_words):
+            line.append(word)
+            if sum(len(w) + 1 for w in line) > 70:
+                lines.append(" ".join(line))
+                line = []
+        lines.append(" ".join(line))
+        body = "\n".join(lines) + "\n"
+        paragraphs = "".join(f"<p>{html.escape(x)}</p>" for x in lines)
+        markup = f'<html><body><div style="font-family:sans-serif">{paragraphs}</div></body></html>'
+        pool.append((subject, body, markup))
+    return pool
+
+
+class BulkMailboxes:
+    """Generated rows for MESSAGE_COLUMNS, users interleaved in time order (as mail arrives).
+
+    Texts, senders and recipient lists come from pools, so PostgreSQL computes each
+    distinct search vector part once (see load_mailboxes). Every user gets
+    SEARCH_WORD in 0.1% of its messages and SENDER_NAME/SENDER_ADDRESS as the sender
+    of 0.5% (at least one of each); 3% of Inbox is unread, 2% flagged, 25% have an
+    HTML body and 15% attachments.
+    """
+
+    MARK = f"The {SEARCH_WORD} is in the attached notes.\n"
+
+    def __init__(
+        self, specs: list[tuple[int, int, MailboxSpec]], seed: int = 7, first_id: int = 1
+    ) -> None:
+        import random
+
+        self.specs = specs
+        self.first_id = first_id
+        self.rng = rng = random.Random(seed)
+        self.texts = _texts(rng, 4000)
+        people = []
+        for i in range(3000):
+            given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+            address = f"{given}.{family}{i}@{rng.choice(SENDER_DOMAINS)}"
+            korean = rng.random() < 0.4
+            name = rng.choice(KOREAN_NAMES) if korean else f"{given.title()} {family.title()}"
+            people.append((name, address))
+        weights = [1 / (rank + 1) ** 0.8 for rank in range(len(people))]  # Zipf-like
+        self.frequent = rng.choices(range(len(people)), weights=weights, k=20000)
+        self.sender_index = len(people)
+        people.append((SENDER_NAME, SENDER_ADDRESS))
+        self.own_index = []
+        for _, _, spec in specs:
+            self.own_index.append(len(people))
+            people.append((spec.username.title(), f"{spec.username}@example.test"))
+        self.people = people
+        # Recipient lists: each user's own address, and 500 lists for Sent mail.
+        self.recipients = [f"{name} <{address}>" for name, address in people[-len(specs) :]]
+        self.sent_lists = len(self.recipients)
+        for _ in range(500):
+            picks = rng.sample(self.frequent, rng.randint(1, 3))
+            self.recipients.append(", ".join(f"{people[i][0]} <{people[i][1]}>" for i in picks))
+
+    def rows(self) -> Iterator[tuple[tuple, tuple[int, int, int, bool]]]:
+        """(row, (text index, sender index, recipients index, has SEARCH_WORD))."""
+        rng = self.rng
+        random = rng.random
+        start = dt.datetime(2016, 1, 1, tzinfo=dt.UTC)
+        slots: list[tuple[int, str]] = []
+        for index, (_, _, spec) in enumerate(self.specs):
+            for folder, count in spec.folders.items():
+                slots.extend([(index, folder)] * count)
+        rng.shuffle(slots)
+        step = 10 * 365 * 86400 / max(1, len(slots))
+        totals = [sum(spec.folders.values()) for _, _, spec in self.specs]
+        marked_word = [set(rng.sample(range(n), max(1, n // 1000))) for n in totals]
+        marked_sender = [set(rng.sample(range(n), max(1, n // 200))) for n in totals]
+        counters = [0] * len(self.specs)
+        texts = self.texts
+        snippets = [" ".join(body.split())[:160] for _, body, _ in texts]
+        n_texts, n_frequent = len(texts), len(self.frequent)
+        second = dt.timedelta(seconds=1)
+        for position, (index, folder) in enumerate(slots):
+            user_id, account_id, spec = self.specs[index]
+            k = counters[index]
+            counters[index] += 1
+            pk = self.first_id + position
+            received = start + (position + random()) * step * second
+            date = received - (1 + 600 * random()) * second
+            text = int(random() * n_texts)
+            subject, body, markup = texts[text]
+            marked = k in marked_word[index]
+            if marked:
+                body += self.MARK
+            if folder == "sent":
+                sender = self.own_index[index]
+                recipients = self.sent_lists + int(random() * 500)
+            elif k in marked_sender[index]:
+                sender, recipients = self.sender_index, index
+            else:
+                sender, recipients = self.frequent[int(random() * n_frequent)], index
+            from_name, from_address = self.people[sender]
+            html_body = markup if random() < 0.25 else ""
+            attachments = random() < 0.15
+            sha = f"{rng.getrandbits(256):064x}"
+            size = len(body) + len(html_body) + 900
+            if attachments:
+                size += 20_000 + int(random() * 900_000)
+            row = (
+                pk,
+                user_id,
+                account_id,
+                folder,
+                "",
+                "" if folder == "sent" else f"{pk:012d}.bench",
+                sha[:24] + "@" + from_address.rpartition("@")[2],
+                "",
+                "",
+                subject,
+                from_name,
+                from_address,
+                self.recipients[recipients],
+                "",
+                "",
+                date,
+                received,
+                size,
+                snippets[text],
+                body,
+                html_body,
+                attachments,
+                folder != "inbox" or random() >= 0.03,
+                random() < 0.02,
+                f"raw/{sha[:2]}/{sha[2:4]}/{sha}.eml",
+                sha,
+                False,
+                "[]",
+                "",
+                False,
+            )
+            yield row, (text, sender, recipients, marked)
+
+
+def _load_postgres(cursor, bulk: BulkMailboxes, columns: str) -> None:
+    """COPY into a staging table; one INSERT ... SELECT adds the search vector.
+
+    The vector is the product's expression (mailbox.search.update_search_vector:
+    subject A, sender B, recipients C, body D, 'simple' config), computed once per
+    distinct pooled text and concatenated per row: tsvector || shifts positions
+    like parsing the joined text does, so the index holds what ingest would store.
+    """
+    cursor.execute(
+        f"CREATE UNLOGGED TABLE bench_staging AS SELECT {columns} FROM mailbox_message "  # noqa: S608 - constant names
+        "WITH NO DATA"
+    )
+    cursor.execute(
+        "ALTER TABLE bench_staging ADD COLUMN t int, ADD COLUMN p int, ADD COLUMN r int, "
+        "ADD COLUMN marked bool"
+    )
+    raw = cursor.cursor
+    with raw.copy(f"COPY bench_staging ({columns}, t, p, r, marked) FROM STDIN") as copy:
+        for row, keys in bulk.rows():
+            copy.write_row(row + keys)
+    cursor.execute("CREATE UNLOGGED TABLE bench_texts (i int PRIMARY KEY, a tsvector, d tsvector)")
+    with raw.copy("COPY bench_texts (i, a, d) FROM STDIN") as copy:
+        for i, (subject, body, _) in enumerate(bulk.texts):
+            copy.write_row((i, subject, body))
+    cursor.execute(
+        "UPDATE bench_texts SET a = setweight(to_tsvector('simple', a::text), 'A'), "
+        "d = setweight(to_tsvector('simple', LEFT(d::text, 100000)), 'D')"
+    )
+    cursor.execute("CREATE UNLOGGED TABLE bench_people (i int PRIMARY KEY, b tsvector)")
+    with raw.copy("COPY bench_people (i, b) FROM STDIN") as copy:
+        for i, (name, address) in enumerate(bulk.people):
+            copy.write_row((i, f"{name} {address}"))
+    cursor.execute("UPDATE bench_people SET b = setweight(to_tsvector('simple', b::text), 'B')")
+    cursor.execute("CREATE UNLOGGED TABLE bench_recipients (i int PRIMARY KEY, c tsvector)")
+    with raw.copy("COPY bench_recipients (i, c) FROM STDIN") as copy:
+        for i, text in enumerate(bulk.recipients):
+            copy.write_row((i, f"{text} "))
+    cursor.execute("UPDATE bench_recipients SET c = setweight(to_tsvector('simple', c::text), 'C')")
+    mark = "setweight(to_tsvector('simple', %s), 'D')"
+    cursor.execute("SELECT COALESCE(MAX(id), 0) FROM bench_staging")
+    middle = cursor.fetchone()[0] // 2
+    select = (
+        f"INSERT INTO mailbox_message ({columns}, search_vector) "  # noqa: S608 - constant names
+        f"SELECT {', '.join('s.' + c for c in columns.split(', '))}, "
+        f"t.a || p.b || r.c || (CASE WHEN s.marked THEN t.d || {mark} ELSE t.d END) "
+        "FROM bench_staging s JOIN bench_texts t ON t.i = s.t JOIN bench_people p ON p.i = s.p "
+        "JOIN bench_recipients r ON r.i = s.r WHERE s.id {} %s ORDER BY s.id"
+    )
+    # Two sessions, one per half of the id range (two cores); no per-row FK triggers.
+    _concurrently(
+        [
+            ["SET session_replication_role = replica", (select.format("<="), [bulk.MARK, middle])],
+            ["SET session_replication_role = replica", (select.format(">"), [bulk.MARK, middle])],
+        ]
+    )
+    for table in ("bench_staging", "bench_texts", "bench_people", "bench_recipients"):
+        cursor.execute(f"DROP TABLE {table}")
+
+
+def _concurrently(sessions: list[list]) -> None:
+    """Run each list of statements in its own PostgreSQL session, the sessions in parallel."""
+    import threading
+
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    errors: list[BaseException] = []
+
+    def work(statements: list) -> None:
+        try:
+            with psycopg.connect(**params, autocommit=True) as conn:
+                for statement in statements:
+                    sql, args = statement if isinstance(statement, tuple) else (statement, None)
+                    conn.execute(sql, args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _load_sqlite(bulk: BulkMailboxes, columns: str) -> None:
+    """executemany in batches, in one transaction (one commit, not one per row)."""
+    from django.db import connection, transaction
+
+    placeholders = ", ".join(["%s"] * len(MESSAGE_COLUMNS))
+    sql = f"INSERT INTO mailbox_message ({columns}) VALUES ({placeholders})"  # noqa: S608
+    with transaction.atomic(), connection.cursor() as cursor:
+        batch = []
+        for row, _ in bulk.rows():
+            # Django keeps SQLite datetimes as naive UTC text.
+            batch.append(
+                tuple(
+                    v.replace(tzinfo=None).isoformat(" ") if isinstance(v, dt.datetime) else v
+                    for v in row
+                )
+            )
+            if len(batch) == 10_000:
+                cursor.executemany(sql, batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
+
+
+def load_mailboxes(specs: list[MailboxSpec], seed: int = 7, *, bulk_load: bool = True) -> dict:
+    """Create the users and bulk-insert their messages; returns {username: (user, account)}.
+
+    With `bulk_load` (for large N) the secondary indexes are dropped for the load
+    and recreated from their own definitions, and PostgreSQL is then vacuumed and
+    analyzed, as autovacuum would after such a load. SQLite is not analyzed,
+    because nothing in the product does that, so its plans are the ones a
+    deployment gets. Without it (small N, inside a test) rows are simply inserted.
+    """
+    from django.db import connection
+
+    made, triples = {}, []
+    for spec in specs:
+        user, account = make_user_and_account(spec.username)
+        made[spec.username] = (user, account)
+        triples.append((user.pk, account.pk, spec))
+    from django.db.models import Max
+
+    from mailbox.models import Message
+
+    first_id = (Message.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+    bulk = BulkMailboxes(triples, seed, first_id)
+    columns = ", ".join(f'"{c}"' for c in MESSAGE_COLUMNS)
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        indexes = []
+        if bulk_load:
+            if postgres:
+                cursor.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes "
+                    "WHERE tablename = 'mailbox_message' AND indexname <> 'mailbox_message_pkey'"
+                )
+            else:
+                cursor.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                    "AND tbl_name = 'mailbox_message' AND sql IS NOT NULL"
+                )
+            indexes = cursor.fetchall()
+            for name, _ in indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
+        if postgres:
+            _load_postgres(cursor, bulk, columns)
+            # The GIN index takes longest: build it beside the B-trees.
+            work = "SET maintenance_work_mem = '512MB'"
+            gin = [d for _, d in indexes if "USING gin" in d]
+            other = [d for _, d in indexes if "USING gin" not in d]
+            if indexes:
+                _concurrently([[work, *gin], [work, *other]])
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('mailbox_message', 'id'), "
+                "(SELECT MAX(id) FROM mailbox_message))"
+            )
+            if bulk_load:
+                cursor.execute("VACUUM (ANALYZE) mailbox_message")
+        else:
+            _load_sqlite(bulk, columns)
+            for _, definition in indexes:
+                cursor.execute(definition)
+    return made

@@ -1,0 +1,144 @@
+"""Run every benchmark, each in a process of its own, then print the summary table.
+
+    python -m bench [--quick]          # or: python -m bench.run_all, make bench
+
+Inbox runs on SQLite and, when DATABASE_URL points at a PostgreSQL server, on
+PostgreSQL too; search runs on the PostgreSQL data set of the inbox benchmark
+(built once). Results: bench/results/<name>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import common
+
+ORDER = ["ingest", "bigmessage", "inbox", "send"]
+
+
+def summary_rows(output: Path) -> list[list[object]]:
+    """One row per figure with a target: [benchmark, figure, result, target, met]."""
+    rows: list[list[object]] = []
+
+    def load(name: str) -> dict | None:
+        path = output / f"{name}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def yes(ok: bool | None) -> str:
+        return "n/a" if ok is None else "yes" if ok else "NO"
+
+    if data := load("ingest"):
+        f = data["figures"]
+        rows.append(
+            [
+                f"ingest {f['messages']:,} msgs ({f['megabytes']} MB)",
+                f"poplib {f['floor']['messages_per_s']} msg/s {f['floor']['mb_per_s']} MB/s; "
+                f"poll_account {f['ours']['messages_per_s']} msg/s {f['ours']['mb_per_s']} MB/s",
+                f"ratio {f['ratio']}",
+                "≤ 1.5",
+                yes(f["meets_ratio_target"]),
+            ]
+        )
+        rows.append(
+            [
+                "ingest, second poll (nothing new)",
+                f"floor {f['nothing_new']['floor_median_s']} s",
+                f"{f['nothing_new']['median_s']} s",
+                "< 0.2 s",
+                yes(f["meets_nothing_new_target"]),
+            ]
+        )
+    if data := load("bigmessage"):
+        f = data["figures"]
+        p = f["probes"]
+        rows.append(
+            [
+                f"big message ({f['message_mb']} MB)",
+                f"poplib {p['poplib']['factor']}x, retr {p['retr']['factor']}x, "
+                f"parse {p['parse']['factor']}x, store {p['store']['factor']}x",
+                f"poll {p['poll']['factor']}x ({p['poll']['peak_above_baseline_mb']} MB)",
+                "≤ 4x",
+                yes(f["meets_target"]),
+            ]
+        )
+    if data := load("inbox"):
+        for kind, f in data["figures"].items():
+            for page, c in f["comparison"].items():
+                rows.append(
+                    [
+                        f"inbox {kind}: {page}",
+                        f"{c['small_ms']} ms at {f['mailbox_sizes']['small']['inbox']:,}; "
+                        f"queries {c['queries_big']}/{c['queries_small']}",
+                        f"{c['big_ms']} ms, ratio {c['ratio']}",
+                        "≤ 50 ms, ≤ 1.3x, same queries",
+                        yes(
+                            c["meets_ms_target"]
+                            and c["meets_ratio_target"]
+                            and c["queries_constant"]
+                        ),
+                    ]
+                )
+    if data := load("search"):
+        for kind, f in data["figures"].items():
+            for name, c in f["comparison"].items():
+                rows.append(
+                    [
+                        f"search {kind}: {name}",
+                        f"{c['small_ms']} ms at 1/100 the size; hits {c['hits_big']}/"
+                        f"{c['hits_small']}",
+                        f"{c['big_ms']} ms, ratio {c['ratio']}",
+                        "≤ 200 ms (PostgreSQL)",
+                        yes(c["meets_target"]),
+                    ]
+                )
+    if data := load("send"):
+        f = data["figures"]
+        rows.append(
+            [
+                f"send {f['messages']} x {f['message_kb']} KB",
+                f"smtplib {f['floor']['messages_per_s']} msg/s; "
+                f"ours {f['ours']['messages_per_s']} msg/s",
+                f"ratio {f['ratio']}, dup {f['duplicates']}, lost {f['losses']}",
+                "≤ 2.0, 0 dup/lost",
+                yes(f["meets_ratio_target"] and f["meets_exactly_once"]),
+            ]
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="small N, for a smoke run")
+    p.add_argument("--output", type=Path, default=common.RESULTS_DIR)
+    p.add_argument("--only", nargs="*", choices=ORDER, help="run only these")
+    args = p.parse_args(argv)
+    timings = {}
+    start = time.perf_counter()
+    for name in args.only or ORDER:
+        command = [sys.executable, "-m", f"bench.{name}", "--output", str(args.output)]
+        if args.quick:
+            command.append("--quick")
+        if name == "inbox":
+            command.append("--with-search")
+        if name == "ingest":
+            command.append("--profile")  # one extra poll under cProfile, kept in the JSON
+        print(f"\n=== {name} ===", flush=True)
+        began = time.perf_counter()
+        subprocess.run(command, cwd=common.ROOT, check=True)
+        timings[name] = round(time.perf_counter() - began, 1)
+    total = round(time.perf_counter() - start, 1)
+    print("\n=== summary ===")
+    print(
+        common.table(["benchmark", "context", "result", "target", "met"], summary_rows(args.output))
+    )
+    print(f"\nwall time: {timings} total {total} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

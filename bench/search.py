@@ -1,0 +1,194 @@
+"""Search: a word in 0.1% of the mailbox, and a sender, at 100,000 and 1,000 messages.
+
+The same data set as bench.inbox (one user with 100,000 messages in Inbox, nine
+others with 100,000 each, one with 1,000; built once per database). Timed: the
+search results page (`/?q=...`, the first 50 hits, through the whole Django stack),
+median of many requests, for:
+
+- word: bench.common.SEARCH_WORD, in 0.1% of each user's messages (at least one);
+- sender name: "Minsoo Kim", the sender of 0.5% of each user's messages;
+- sender address: "minsoo.kim@daum.net", the same sender typed as an address.
+
+PostgreSQL uses the full-text index (the target is for PostgreSQL); SQLite uses
+LIKE and is reported for information. EXPLAIN (ANALYZE, BUFFERS) of each search is
+in the JSON.
+
+    python -m bench.search            # PostgreSQL when DATABASE_URL points at it, else SQLite
+    python -m bench.search --quick
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+from bench import common
+
+NAME = "search"
+TARGET_MS = 200.0
+QUERIES = {
+    "word": common.SEARCH_WORD,
+    "sender_name": common.SENDER_NAME,
+    "sender_address": common.SENDER_ADDRESS,
+}
+
+
+def _explain(user, query: str) -> str:
+    from django.db import connection
+
+    from mailbox.models import Message
+    from mailbox.search import filter_by_search
+    from mailbox.views import LIST_FIELDS
+
+    messages = filter_by_search(
+        Message.objects.filter(owner=user, folder="inbox").only(*LIST_FIELDS), query
+    ).order_by("-date", "-id")[:51]
+    options = {"analyze": True, "buffers": True} if connection.vendor == "postgresql" else {}
+    return messages.explain(**options)
+
+
+def _hits(user, query: str) -> int:
+    from mailbox.models import Message
+    from mailbox.search import filter_by_search
+
+    return filter_by_search(Message.objects.filter(owner=user, folder="inbox"), query).count()
+
+
+def run(users: dict, runs: int = 25) -> dict:
+    """Time the search page for {label: user}; the first label is the big mailbox."""
+    from django.db import connection
+
+    from bench.inbox import _client, count_queries, get
+
+    clients = {label: _client(user) for label, user in users.items()}
+    urls = {name: "/?" + urlencode({"q": q}) for name, q in QUERIES.items()}
+    timings = {label: {name: [] for name in QUERIES} for label in users}
+    for label in users:
+        for url in urls.values():
+            for _ in range(2):
+                get(clients[label], url)
+    for _ in range(runs):
+        for name, url in urls.items():
+            for label in users:
+                timings[label][name].append(get(clients[label], url)[0])
+    figures: dict = {}
+    for label, user in users.items():
+        figures[label] = {}
+        for name, query in QUERIES.items():
+            figures[label][name] = {
+                "query": query,
+                "url": urls[name],
+                "median_ms": common.ms(common.median(timings[label][name])),
+                "min_ms": common.ms(min(timings[label][name])),
+                "hits": _hits(user, query),
+                "queries": len(count_queries(clients[label], urls[name])),
+                "explain": _explain(user, query),
+            }
+    big, small = list(users)[0], list(users)[-1]
+    comparison = {}
+    for name in QUERIES:
+        b, s = figures[big][name], figures[small][name]
+        ratio = b["median_ms"] / s["median_ms"] if s["median_ms"] else float("nan")
+        comparison[name] = {
+            "big_ms": b["median_ms"],
+            "small_ms": s["median_ms"],
+            "ratio": round(ratio, 2),
+            "hits_big": b["hits"],
+            "hits_small": s["hits"],
+            "meets_target": b["median_ms"] <= TARGET_MS
+            if connection.vendor == "postgresql"
+            else None,
+        }
+    return {"runs": runs, "comparison": comparison, "searches": figures}
+
+
+def report(results: dict, quick: bool) -> dict:
+    from bench.inbox import scale
+
+    size = scale(quick)
+    rows = []
+    for kind, data in results.items():
+        for name, c in data["search"]["comparison"].items():
+            target = {True: "yes", False: "NO", None: "n/a (PostgreSQL only)"}[c["meets_target"]]
+            rows.append(
+                [
+                    kind,
+                    name,
+                    c["big_ms"],
+                    c["small_ms"],
+                    c["ratio"],
+                    f"{c['hits_big']}/{c['hits_small']}",
+                    target,
+                ]
+            )
+    print()
+    print(
+        common.table(
+            [
+                "database",
+                "search",
+                f"{size['big']:,} msgs ms",
+                f"{size['small']:,} msgs ms",
+                "ratio",
+                "hits",
+                "≤ 200 ms",
+            ],
+            rows,
+        )
+    )
+    machine = next(iter(results.values()))["machine"] if results else common.machine()
+    # The database version is per figure here, not per machine.
+    machine = {**machine, "versions": {**machine["versions"]}}
+    machine["versions"].pop("database", None)
+    notes = ["Server time of the search results page (first 50 hits) through the whole stack."]
+    if any(
+        d["vendor"] == "postgresql" and d["search"]["comparison"]["sender_address"]["hits_big"] == 0
+        for d in results.values()
+    ):
+        notes.append(
+            "PostgreSQL's 'simple' parser keeps an e-mail address as one lexeme while the "
+            "search box splits the query into \\w+ words joined with &: searching a full "
+            "address finds nothing (sender_address hits = 0)."
+        )
+    return {
+        "benchmark": NAME,
+        "date": common.now_iso(),
+        "machine": machine,
+        "params": {
+            "messages_big_inbox": size["big"],
+            "messages_small_inbox": size["small"],
+            "other_users": size["others"],
+            "word_share": 0.001,
+            "sender_share": 0.005,
+            "quick": quick,
+        },
+        "targets": {"postgresql_median_ms_max": TARGET_MS},
+        "figures": {
+            kind: {
+                "database": data["database"],
+                "load_seconds": data["load_seconds"],
+                **data["search"],
+            }
+            for kind, data in results.items()
+        },
+        "notes": notes,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from bench import inbox
+
+    p = common.parser(__doc__.split("\n")[0])
+    args = p.parse_args(argv)
+    kind = inbox.databases(args.database)[-1]  # PostgreSQL when available
+    start = time.perf_counter()
+    results = inbox.in_children([kind], args.quick, args.runs, "search")
+    data = report(results, args.quick)
+    data["wall_seconds"] = round(time.perf_counter() - start, 1)
+    path = common.write_result(args.output, NAME, data)
+    print(f"\nwrote {path}")
+    return data
+
+
+if __name__ == "__main__":
+    main()

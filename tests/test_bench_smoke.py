@@ -1,0 +1,94 @@
+"""Smoke runs of the benchmarks (bench/): each core function with a tiny N.
+
+Benchmarks are not tests: nothing here asserts a timing. These only prove that
+each benchmark still runs against the current code and produces the figures its
+JSON promises, so `make bench` does not rot between the times someone runs it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import bigmessage, common, inbox, ingest, search
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    # The benchmarks empty MEDIA_ROOT between runs: give them one of their own.
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return settings.MEDIA_ROOT
+
+
+@pytest.mark.dovecot
+def test_ingest_measures_floor_poll_and_second_poll(dovecot, media):
+    data = ingest.run(dovecot, n=8, runs=1)
+
+    assert data["messages"] == 8
+    assert data["ours"]["stored"] == 8
+    assert {"median_s", "messages_per_s", "mb_per_s"} <= data["floor"].keys()
+    assert {"median_s", "messages_per_s", "mb_per_s"} <= data["ours"].keys()
+    assert {"median_s", "floor_median_s", "uidls"} <= data["nothing_new"].keys()
+    assert {"ratio", "meets_ratio_target", "meets_nothing_new_target", "mix"} <= data.keys()
+
+
+def test_ingest_corpus_has_the_announced_mix():
+    kinds = [kind for kind, _ in ingest.corpus(200)]
+
+    assert {"plain", "alternative", "attachments", "malformed"} == set(kinds)
+    assert all(raw.endswith(b"\r\n") for _, raw in ingest.corpus(20))
+
+
+@pytest.mark.dovecot
+def test_bigmessage_measures_every_probe(dovecot, media):
+    data = bigmessage.run(dovecot, attachment_mb=0.2, runs=1)
+
+    assert set(data["probes"]) == set(bigmessage.PROBES)
+    for probe in data["probes"].values():
+        assert {"peak_above_baseline_mb", "factor", "runs_mb"} <= probe.keys()
+    assert {"message_bytes", "meets_target"} <= data.keys()
+
+
+def test_inbox_and_search_measure_pages_queries_and_plans(media):
+    made = common.load_mailboxes(inbox.specs(big=150, small=60, others=1), bulk_load=False)
+    users = {"big": made["big"][0], "small": made["small"][0]}
+
+    pages = inbox.run(users, runs=1)
+    searches = search.run(users, runs=1)
+
+    assert set(pages["comparison"]) == set(inbox.PAGES)
+    for figures in pages["comparison"].values():
+        assert {"big_ms", "small_ms", "ratio", "queries_big", "queries_small"} <= figures.keys()
+    assert set(pages["explain"]["big"]) == {"first_page", "middle_page", "last_page"}
+    assert pages["mailbox_sizes"]["big"]["inbox"] == 150
+    assert set(searches["comparison"]) == set(search.QUERIES)
+    assert searches["searches"]["big"]["word"]["hits"] >= 1
+    assert searches["searches"]["big"]["sender_name"]["hits"] >= 1
+
+
+@pytest.mark.slow
+def test_send_runs_through_a_real_worker_and_writes_its_json(tmp_path):
+    # A process of its own: a Celery worker, a database and settings of its own.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        [sys.executable, "-m", "bench.send", "--smoke", "--output", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+
+    data = json.loads((tmp_path / "send.json").read_text())
+    assert {"benchmark", "date", "machine", "params", "figures", "targets"} <= data.keys()
+    assert data["machine"]["cpu_count"] >= 1
+    figures = data["figures"]
+    assert figures["ours"]["runs"][0]["received"] == figures["messages"]
+    assert (figures["duplicates"], figures["losses"]) == (0, 0)
+    assert {"floor", "ours", "ratio", "meets_ratio_target"} <= figures.keys()
