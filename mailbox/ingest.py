@@ -33,7 +33,7 @@ from accounts.models import MailAccount
 
 from . import compose, mime, pop3, reports
 from .models import Attachment, Folder, Message, SkippedMessage
-from .search import MAX_BODY_CHARS, update_search_vector
+from .search import MAX_BODY_CHARS, search_vector
 
 log = logging.getLogger(__name__)
 
@@ -196,15 +196,15 @@ def store_message(
         ),
         defects=parsed.defects[:50],
     )
+    message.search_vector = search_vector(
+        message, parsed.text_body or mime.html_to_text(parsed.html_body, MAX_BODY_CHARS)
+    )
     try:
         with transaction.atomic():
             message.save(force_insert=True)
             for attachment in attachments:
                 attachment.message = message
             Attachment.objects.bulk_create(attachments)
-            update_search_vector(
-                message, parsed.text_body or mime.html_to_text(parsed.html_body, MAX_BODY_CHARS)
-            )
     except IntegrityError:
         # Another poll stored this UIDL first: that copy is the one.
         if Message.objects.filter(account=account, uidl=uidl).exists():

@@ -23,15 +23,16 @@ def search_terms(query: str) -> list[str]:
     return _WORD.findall(query.lower())[:MAX_TERMS]
 
 
-def update_search_vector(message: Message, body_text: str) -> None:
-    """Index subject, sender, recipients and body (PostgreSQL only).
+def search_vector(message: Message, body_text: str):
+    """The search vector of subject, sender, recipients and body; None off PostgreSQL.
 
-    The 'simple' configuration does no stemming, which suits mixed Korean and
-    English mail; searches match word prefixes, so 회의 finds 회의를.
+    Assigned to the new row before its INSERT, so indexing costs no second
+    statement. The 'simple' configuration does no stemming, which suits mixed
+    Korean and English mail; searches match word prefixes, so 회의 finds 회의를.
     """
     if not _uses_full_text():
-        return
-    vector = (
+        return None
+    return (
         SearchVector(Value(message.subject), weight="A", config="simple")
         + SearchVector(
             Value(f"{message.from_name} {message.from_address}"), weight="B", config="simple"
@@ -39,7 +40,6 @@ def update_search_vector(message: Message, body_text: str) -> None:
         + SearchVector(Value(f"{message.to} {message.cc}"), weight="C", config="simple")
         + SearchVector(Value(body_text[:MAX_BODY_CHARS]), weight="D", config="simple")
     )
-    Message.objects.filter(pk=message.pk).update(search_vector=vector)
 
 
 _ADDRESS = re.compile(r"[\w.+-]+@[\w.-]+")
