@@ -41,6 +41,7 @@ LOCK_LEASE = timedelta(minutes=15)
 MAX_AUTH_BACKOFF = timedelta(hours=6)
 DISPATCH_SLACK = timedelta(seconds=10)
 PREFETCH = 4  # messages downloaded ahead of the one being stored
+PREFETCH_BYTES = 32 * 1024 * 1024  # and at most this many bytes of them
 
 
 @dataclass
@@ -241,38 +242,76 @@ def release_poll_lock(account_id: int) -> None:
 _DONE = object()
 
 
+class _ByteBudget:
+    """Bounds the bytes downloaded ahead of storage, by the sizes LIST reported.
+
+    A message always fits when nothing else is waiting, so one message larger
+    than the budget still goes through, alone.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._changed = threading.Condition()
+
+    def acquire(self, size: int, stop: threading.Event) -> None:
+        with self._changed:
+            while self.used and self.used + size > self.limit and not stop.is_set():
+                self._changed.wait(0.05)
+            self.used += size
+
+    def release(self, size: int) -> None:
+        with self._changed:
+            self.used -= size
+            self._changed.notify_all()
+
+
 def _prefetch(
-    session: pop3.POP3Session, numbers: list[int], out: queue.Queue, stop: threading.Event
+    session: pop3.POP3Session,
+    entries: list[tuple[int, int]],
+    out: queue.Queue,
+    budget: _ByteBudget,
+    stop: threading.Event,
 ) -> None:
     """Downloader thread: RETR each message into the queue; errors travel too."""
     try:
-        for number in numbers:
+        for number, size in entries:
+            budget.acquire(size, stop)
             if stop.is_set():
                 return
-            out.put((number, session.retr(number)))
+            out.put((number, size, session.retr(number)))
     except BaseException as exc:  # noqa: BLE001 - handed to the storing thread
-        out.put((None, exc))
+        out.put((None, 0, exc))
         return
-    out.put((None, _DONE))
+    out.put((None, 0, _DONE))
 
 
-def _downloads(session: pop3.POP3Session, numbers: list[int]) -> Iterator[tuple[int, bytes]]:
-    if not numbers:
+def _downloads(
+    session: pop3.POP3Session, entries: list[tuple[int, int]]
+) -> Iterator[tuple[int, bytes]]:
+    """(number, raw) for each (number, size), downloaded ahead in a second thread."""
+    if not entries:
         return
     items: queue.Queue = queue.Queue(maxsize=PREFETCH)
+    budget = _ByteBudget(PREFETCH_BYTES)
     stop = threading.Event()
     worker = threading.Thread(
-        target=_prefetch, args=(session, numbers, items, stop), name="pop3-prefetch", daemon=True
+        target=_prefetch,
+        args=(session, entries, items, budget, stop),
+        name="pop3-prefetch",
+        daemon=True,
     )
     worker.start()
     try:
         while True:
-            number, payload = items.get()
+            number, size, payload = items.get()
             if number is None:
                 if payload is _DONE:
                     return
                 raise payload
             yield number, payload
+            del payload  # stored by now: let the budget admit the next download
+            budget.release(size)
     finally:
         stop.set()
         # Unblock a producer waiting on a full queue, then wait for it to finish its RETR.
@@ -337,7 +376,7 @@ def fetch_new_messages(account: MailAccount, session: pop3.POP3Session, result: 
                 )
             result.skipped += 1
         else:
-            to_fetch.append(entry.number)
+            to_fetch.append((entry.number, entry.size))
     # Fetching the same key twice in one poll (fallback keys can collide) stores it once.
 
     for count, (number, raw) in enumerate(_downloads(session, to_fetch), start=1):

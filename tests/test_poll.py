@@ -411,3 +411,22 @@ def test_dispatcher_does_not_skip_an_account_due_a_moment_later(alice, db):
 
     account = make_account(alice, next_poll_at=timezone.now() + timedelta(seconds=2))
     assert ingest.due_account_ids() == [account.pk]
+
+
+def test_prefetch_holds_back_big_messages_until_the_earlier_ones_are_stored():
+    import threading as t
+
+    budget = ingest._ByteBudget(limit=100)
+    stop = t.Event()
+    budget.acquire(80, stop)
+    admitted = t.Event()
+    waiter = t.Thread(target=lambda: (budget.acquire(50, stop), admitted.set()))
+    waiter.start()
+    assert not admitted.wait(0.2), "80 + 50 bytes exceed the budget"
+    budget.release(80)
+    assert admitted.wait(2)
+    waiter.join()
+    budget.release(50)
+    # Alone, a message larger than the budget still goes through.
+    budget.acquire(500, stop)
+    assert budget.used == 500
