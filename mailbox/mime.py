@@ -608,6 +608,18 @@ def parse_headers(raw: bytes, received_at: datetime | None = None) -> ParsedMess
 def parse_message(raw: bytes, received_at: datetime | None = None) -> ParsedMessage:
     """Parse a complete message. Never raises; problems are listed in ``defects``."""
     raw = _as_bytes(raw)
+    msg = _fast_split(raw) if len(raw) >= FAST_PATH_MIN_BYTES else None
+    if msg is not None:
+        result = _blank(received_at)
+        headers = _header_map(msg)
+        hint = _fill_headers(result, headers)
+        _Walker(result, hint).walk(msg, headers)
+        return result
+    return _parse_message_stdlib(raw, received_at)
+
+
+def _parse_message_stdlib(raw: bytes, received_at: datetime | None = None) -> ParsedMessage:
+    """parse_message via the stdlib parser for the whole message (the reference path)."""
     try:
         msg = _PARSER.parsebytes(raw)
     except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurd nesting
@@ -626,6 +638,112 @@ def parse_message(raw: bytes, received_at: datetime | None = None) -> ParsedMess
     hint = _fill_headers(result, headers)
     _Walker(result, hint).walk(msg, headers)
     return result
+
+
+# ------------------------------------------------------------------ fast MIME splitter
+#
+# The stdlib FeedParser splits the whole body into line strings, which for a large
+# base64 attachment means millions of objects and several copies of the message.
+# For well-formed messages the splitter below produces the very same Message tree
+# (headers parsed by the stdlib parser from each header block only; payloads stored
+# as the bytes the stdlib would have stored) with bytes.find on the boundaries. It
+# returns None - and parse_message falls back to the stdlib - whenever anything is
+# unusual: a header defect, bare CR line breaks, a missing start or close boundary,
+# a multipart without boundary or with a transfer encoding, message/* or digest
+# parts, empty parts, non-ASCII boundaries, nesting deeper than FAST_PATH_MAX_DEPTH.
+
+FAST_PATH_MIN_BYTES = 16 * 1024
+FAST_PATH_MAX_DEPTH = 20
+_BOUNDARY_REST = re.compile(rb"(--)?[ \t]*(\r\n|\n|\Z)")
+
+
+class _Unusual(Exception):
+    """Raised inside the splitter to request the stdlib path."""
+
+
+def _fast_split(raw: bytes) -> Message | None:
+    try:
+        # A bare CR is a line break to the stdlib parser; keep it simple and let it decide.
+        if raw.count(b"\r") != raw.count(b"\r\n"):
+            return None
+        return _split_part(raw, 0, len(raw), (), 0)
+    except Exception:  # noqa: BLE001 - anything odd: the stdlib path decides
+        return None
+
+
+def _part_header_end(raw: bytes, start: int, end: int) -> int:
+    if raw.startswith(b"\r\n", start, end):
+        return start + 2
+    if raw.startswith(b"\n", start, end):
+        return start + 1
+    ends = [i + len(sep) for sep in (b"\n\r\n", b"\n\n") if (i := raw.find(sep, start, end)) >= 0]
+    if not ends:
+        raise _Unusual("no end of headers")
+    return min(ends)
+
+
+def _split_part(
+    raw: bytes, start: int, end: int, boundaries: tuple[bytes, ...], depth: int
+) -> Message:
+    if depth > FAST_PATH_MAX_DEPTH:
+        raise _Unusual("too deep")
+    body_start = _part_header_end(raw, start, end)
+    msg = _PARSER.parsebytes(raw[start:body_start], headersonly=True)
+    if msg.defects:
+        raise _Unusual("header defects")
+    ctype = msg.get_content_type()
+    maintype = ctype.partition("/")[0]
+    if maintype == "message" or ctype == "multipart/digest":
+        raise _Unusual("message part")
+    if maintype != "multipart":
+        payload = raw[body_start:end]
+        if depth:
+            # The line break before a boundary belongs to the boundary.
+            if payload.endswith(b"\r\n"):
+                payload = payload[:-2]
+            elif payload.endswith(b"\n"):
+                payload = payload[:-1]
+        msg._payload = payload
+        return msg
+    boundary = msg.get_boundary()
+    if not boundary or not boundary.isascii():
+        raise _Unusual("no usable boundary")
+    if str(msg.get("content-transfer-encoding", "8bit")).lower() not in ("7bit", "8bit", "binary"):
+        raise _Unusual("encoded multipart")
+    separator = b"--" + boundary.encode("ascii")
+    if separator in boundaries:
+        raise _Unusual("boundary reused")
+    # Offsets of every boundary line (start, end incl. line break, is-close).
+    lines: list[tuple[int, int, bool]] = []
+    pos = body_start
+    while True:
+        found = raw.find(separator, pos, end)
+        if found < 0:
+            raise _Unusual("no close boundary")
+        pos = found + len(separator)
+        if found != body_start and raw[found - 1] != 0x0A:
+            continue
+        rest = _BOUNDARY_REST.match(raw, pos, end)
+        if rest is None:
+            continue
+        is_close = bool(rest.group(1))
+        if is_close and not lines:
+            raise _Unusual("close before start")
+        lines.append((found, rest.end(), is_close))
+        if is_close:
+            break
+        pos = rest.end()
+    children: list[Message] = []
+    inner = (*boundaries, separator)
+    for (_, part_start, _), (next_start, _, _) in zip(lines, lines[1:], strict=False):
+        if part_start >= next_start:
+            raise _Unusual("empty part")
+        child = _split_part(raw, part_start, next_start, inner, depth + 1)
+        children.append(child)
+    if not children:
+        raise _Unusual("no parts")
+    msg._payload = children
+    return msg
 
 
 def _fill_headers(result: ParsedMessage, headers: dict[str, str]) -> str | None:
@@ -683,6 +801,16 @@ def _b64decode(data: bytes) -> tuple[bytes, str | None]:
     problems: list[str] = []
     if data.translate(None, _B64_VALID_OR_SPACE):
         problems.append("invalid characters ignored")
+    else:
+        # Fast path for clean data with "=" only as final padding: the non-strict C decoder
+        # skips the line breaks itself, without the copies made below. Anything it rejects
+        # (bad padding, a dangling character) takes the careful path.
+        pad = data.find(b"=")
+        if pad < 0 or data[pad:].translate(None, b" \t\r\n") in (b"=", b"=="):
+            try:
+                return binascii.a2b_base64(data), None
+            except binascii.Error:
+                pass
     clean = data.translate(None, _B64_INVALID)
     # Some mailers glue separately padded chunks together; decode each chunk.
     chunks = clean.split(b"=") if b"=" in clean.rstrip(b"=") else [clean.rstrip(b"=")]

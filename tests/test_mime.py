@@ -635,3 +635,261 @@ def test_parse_headers_matches_parse_message_headers():
         full.date,
         full.message_id,
     )
+
+
+# ----------------------------------------------------------------- fast MIME splitter
+
+
+def _lf(raw: bytes) -> bytes:
+    return raw.replace(b"\r\n", b"\n")
+
+
+def _b64_lines(data: bytes) -> bytes:
+    encoded = base64.b64encode(data)
+    return b"\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+
+
+def _nested_same_prefix() -> bytes:
+    inner = mf.multipart(
+        "alternative", mf.text_part("t\n"), mf.text_part("<b>h</b>", "html"), boundary="b1_alt"
+    )
+    return mf.message(
+        mf.multipart(
+            "mixed",
+            inner,
+            mf.attachment_part(b"x" * 50, "a.bin", "application/octet-stream"),
+            boundary="b1",
+        )
+    )
+
+
+def _boundary_lookalikes() -> bytes:
+    body = "--b1x is not a boundary\r\n --b1 neither\r\n--b1 x nor this\r\nend\r\n"
+    return mf.message(mf.multipart("mixed", mf.text_part(body), boundary="b1"))
+
+
+def _boundary_whitespace() -> bytes:
+    return (
+        mf.header_block([("Content-Type", 'multipart/mixed; boundary="zz"')])
+        + b"\r\npreamble\r\n--zz \t\r\nContent-Type: text/plain\r\n\r\nhello\r\n\r\n"
+        + b"--zz--  \r\nepilogue\r\n--zz\r\nlate\r\n"
+    )
+
+
+def _raw_message(
+    body: bytes, ctype: str = 'multipart/mixed; boundary="q"', extra: bytes = b""
+) -> bytes:
+    return (
+        b"From: a@example.com\r\nSubject: raw\r\nContent-Type: "
+        + ctype.encode()
+        + b"\r\n"
+        + extra
+        + b"\r\n"
+        + body
+    )
+
+
+_TEXT = b"Content-Type: text/plain\r\n\r\nhi\r\n"
+_EQUIVALENCE_CASES = {
+    "plain": mf.plain(),
+    "plain-qp": mf.plain("QP", "Grüße " * 40 + "\n", cte="quoted-printable"),
+    "plain-b64": mf.plain("B64", "안녕 " * 50 + "\n", cte="base64"),
+    "html-only": mf.html_only("<p>Hi &amp; bye</p>"),
+    "alternative": mf.alternative("text\n", "<p>html</p>"),
+    "attachments": mf.with_attachments(
+        attachments=[
+            ("r.pdf", "application/pdf", b"%PDF" * 999),
+            ("x.png", "image/png", bytes(range(256))),
+        ]
+    ),
+    "related": mf.related_inline_image(),
+    "forwarded": mf.forwarded(mf.plain()),
+    "korean": mf.korean_euc_kr(),
+    "korean-raw-subject": mf.korean_raw_subject(),
+    "rfc2231": mf.korean_filename_rfc2231(),
+    "rfc2047": mf.korean_filename_rfc2047(),
+    "bad-base64": mf.bad_base64(),
+    "unknown-charset": mf.unknown_charset(),
+    "garbage-addresses": mf.garbage_addresses(),
+    "no-boundary": mf.no_boundary(),
+    "nested-15": mf.deeply_nested(15),
+    "nested-40": mf.deeply_nested(40),
+    "big-html": mf.big_html(100_000),
+    "lf-only": _lf(mf.with_attachments(attachments=[("a.txt", "text/plain", b"line\n" * 99)])),
+    "lf-only-nested": _lf(mf.related_inline_image()),
+    "same-prefix-boundaries": _nested_same_prefix(),
+    "boundary-lookalikes": _boundary_lookalikes(),
+    "boundary-whitespace": _boundary_whitespace(),
+    "missing-close": _raw_message(b"--q\r\n" + _TEXT),
+    "missing-start": _raw_message(b"no parts here\r\n--q--\r\n"),
+    "close-only": _raw_message(b"--q--\r\n"),
+    "empty-part": _raw_message(b"--q\r\n--q\r\n" + _TEXT + b"--q--\r\n"),
+    "headers-only-part": _raw_message(b"--q\r\nContent-Type: text/plain\r\n--q--\r\n"),
+    "headerless-part": _raw_message(b"--q\r\n\r\nbare\r\n--q--\r\n"),
+    "not-a-header": _raw_message(b"--q\r\nthis is no header\r\n\r\nx\r\n--q--\r\n"),
+    "bare-cr": _raw_message(b"--q\r\n" + _TEXT + b"a\rb\r\n--q--\r\n"),
+    "encoded-multipart": _raw_message(
+        b"--q\r\n" + _TEXT + b"--q--\r\n", extra=b"Content-Transfer-Encoding: base64\r\n"
+    ),
+    "digest": _raw_message(
+        b"--q\r\n\r\nSubject: in digest\r\n\r\nx\r\n--q--\r\n", 'multipart/digest; boundary="q"'
+    ),
+    "no-trailing-newline": _raw_message(b"--q\r\n" + _TEXT + b"--q--"),
+    "trailing-blank-lines": _raw_message(
+        b"--q\r\nContent-Type: text/plain\r\n\r\n\r\n\r\n--q--\r\n"
+    ),
+    "non-ascii-boundary": _raw_message(
+        b"--q\xc3\xa9\r\n" + _TEXT + b"--q\xc3\xa9--\r\n",
+        'multipart/mixed; boundary="q\xc3\xa9"'.encode("latin-1").decode("latin-1"),
+    ),
+    "unix-from": b"From sender@example.com Mon Jan  1 00:00:00 2024\r\n" + mf.with_attachments(),
+    "b64-padding": mf.message(
+        mf.multipart(
+            "mixed",
+            *(
+                mf.part(base64.b64encode(b"x" * n)[:cut], "application/octet-stream", cte="base64")
+                for n in range(1, 7)
+                for cut in (None, -1, -2)
+            ),
+        )
+    ),
+}
+
+
+def _assert_same(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mime, "FAST_PATH_MIN_BYTES", 0)
+    fast = parse_message(raw, RECEIVED)
+    slow = mime._parse_message_stdlib(raw, RECEIVED)
+    for name in (
+        "subject",
+        "from_",
+        "to",
+        "cc",
+        "reply_to",
+        "date",
+        "date_is_fallback",
+        "message_id",
+    ):
+        assert getattr(fast, name) == getattr(slow, name), name
+    assert (fast.in_reply_to, fast.references) == (slow.in_reply_to, slow.references)
+    assert fast.text_body == slow.text_body
+    assert fast.html_body == slow.html_body
+    got = [
+        (a.filename, a.safe_name, a.content_type, a.content_id, a.inline, a.payload)
+        for a in fast.attachments
+    ]
+    want = [
+        (a.filename, a.safe_name, a.content_type, a.content_id, a.inline, a.payload)
+        for a in slow.attachments
+    ]
+    assert got == want
+    # The fast path only ever handles messages the stdlib parses without defects, so the
+    # defect lists are identical too (no documented exception is needed).
+    assert fast.defects == slow.defects
+    assert fast == slow
+
+
+@pytest.mark.parametrize("name", sorted(_EQUIVALENCE_CASES))
+def test_fast_path_matches_stdlib(name, monkeypatch):
+    _assert_same(_EQUIVALENCE_CASES[name], monkeypatch)
+
+
+def test_fast_path_matches_stdlib_on_benchmark_corpus(monkeypatch):
+    from bench.ingest import corpus
+
+    messages = corpus(150)
+    used = 0
+    for _, raw in messages:
+        _assert_same(raw, monkeypatch)
+        used += mime._fast_split(raw) is not None
+    assert used >= len(messages) * 0.9  # the corpus is ordinary mail: nearly all go fast
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "forwarded",
+        "missing-close",
+        "missing-start",
+        "close-only",
+        "empty-part",
+        "headers-only-part",
+        "not-a-header",
+        "bare-cr",
+        "encoded-multipart",
+        "digest",
+        "no-boundary",
+        "nested-40",
+        "non-ascii-boundary",
+    ],
+)
+def test_fast_path_declines_unusual_structure(name):
+    assert mime._fast_split(_EQUIVALENCE_CASES[name]) is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "plain-b64",
+        "attachments",
+        "related",
+        "nested-15",
+        "lf-only-nested",
+        "same-prefix-boundaries",
+        "boundary-lookalikes",
+        "boundary-whitespace",
+        "no-trailing-newline",
+        "b64-padding",
+    ],
+)
+def test_fast_path_handles_well_formed_structure(name):
+    assert mime._fast_split(_EQUIVALENCE_CASES[name]) is not None
+
+
+def test_fast_path_used_for_large_base64_attachment(monkeypatch):
+    data = mf.random_bytes(3 * 1024 * 1024)
+    raw = mf.with_attachments("Big file.\n", [("big.bin", "application/octet-stream", data)])
+    assert len(raw) > mime.FAST_PATH_MIN_BYTES
+    assert b"Content-Transfer-Encoding: base64" in raw
+    assert mime._fast_split(raw) is not None
+
+    def stdlib_not_allowed(*args, **kwargs):
+        raise AssertionError("the stdlib parser was used")
+
+    monkeypatch.setattr(mime, "_parse_message_stdlib", stdlib_not_allowed)
+    msg = parse_message(raw, RECEIVED)
+    assert msg.text_body == "Big file.\n"
+    assert [(a.filename, a.content_type, a.payload == data) for a in msg.attachments] == [
+        ("big.bin", "application/octet-stream", True)
+    ]
+    assert msg.defects == []
+
+
+def test_small_messages_keep_the_stdlib_path(monkeypatch):
+    calls = []
+    real = mime._parse_message_stdlib
+    monkeypatch.setattr(mime, "_parse_message_stdlib", lambda *a: calls.append(1) or real(*a))
+    parse_message(mf.with_attachments(), RECEIVED)
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("size", range(0, 10))
+@pytest.mark.parametrize("damage", ["", "strip-pad", "drop-last", "extra-pad", "inner-pad"])
+def test_base64_fast_decode_matches_careful_decode(size, damage):
+    encoded = base64.b64encode(bytes(range(200, 200 + size)))
+    if damage == "strip-pad":
+        encoded = encoded.rstrip(b"=")
+    elif damage == "drop-last":
+        encoded = encoded[:-1]
+    elif damage == "extra-pad":
+        encoded += b"="
+    elif damage == "inner-pad":
+        encoded += encoded
+    wrapped = b"\r\n".join(encoded[i : i + 4] for i in range(0, len(encoded), 4)) + b"\r\n"
+    # The careful path, forced by a junk character that it reports and otherwise ignores.
+    careful, defect = mime._b64decode(wrapped + b"\x00")
+    assert defect is not None and defect.startswith("invalid base64: invalid characters ignored")
+    fast, fast_defect = mime._b64decode(wrapped)
+    assert fast == careful
+    expected_extra = defect.removeprefix("invalid base64: invalid characters ignored").lstrip(", ")
+    assert (fast_defect or "").removeprefix("invalid base64: ") == expected_extra
