@@ -5,6 +5,31 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from .forms import KeepSavedPasswordsMixin, WriteOnlyPasswordField
 from .models import MailAccount, User
 
+# The editable fields, in the order the admin shows them.
+ACCOUNT_FIELDSETS = [
+    (None, {"fields": ["email", "display_name", "signature", "enabled"]}),
+    (
+        "POP3",
+        {
+            "fields": [
+                "pop3_host",
+                "pop3_port",
+                "pop3_security",
+                "pop3_login",
+                "pop3_password",
+                "use_apop",
+                "leave_on_server",
+                "poll_interval",
+            ]
+        },
+    ),
+    (
+        "SMTP",
+        {"fields": ["smtp_host", "smtp_port", "smtp_security", "smtp_login", "smtp_password"]},
+    ),
+    ("Security", {"fields": ["allow_insecure_tls"]}),
+]
+
 
 class MailAccountAdminForm(KeepSavedPasswordsMixin, forms.ModelForm):
     """Admin form for a mail account: passwords can be set, never shown."""
@@ -18,27 +43,7 @@ class MailAccountAdminForm(KeepSavedPasswordsMixin, forms.ModelForm):
 
     class Meta:
         model = MailAccount
-        fields = [  # the fieldsets below order them
-            "user",
-            "email",
-            "display_name",
-            "signature",
-            "enabled",
-            "pop3_host",
-            "pop3_port",
-            "pop3_security",
-            "pop3_login",
-            "pop3_password",
-            "use_apop",
-            "leave_on_server",
-            "poll_interval",
-            "smtp_host",
-            "smtp_port",
-            "smtp_security",
-            "smtp_login",
-            "smtp_password",
-            "allow_insecure_tls",
-        ]
+        fields = ["user", *(name for _, section in ACCOUNT_FIELDSETS for name in section["fields"])]
 
 
 POLL_STATUS_FIELDS = (
@@ -59,30 +64,7 @@ class MailAccountInline(admin.StackedInline):
     form = MailAccountAdminForm
     extra = 0
     readonly_fields = POLL_STATUS_FIELDS
-    fieldsets = [
-        (None, {"fields": ["email", "display_name", "signature", "enabled"]}),
-        (
-            "POP3",
-            {
-                "fields": [
-                    "pop3_host",
-                    "pop3_port",
-                    "pop3_security",
-                    "pop3_login",
-                    "pop3_password",
-                    "use_apop",
-                    "leave_on_server",
-                    "poll_interval",
-                ]
-            },
-        ),
-        (
-            "SMTP",
-            {"fields": ["smtp_host", "smtp_port", "smtp_security", "smtp_login", "smtp_password"]},
-        ),
-        ("Security", {"fields": ["allow_insecure_tls"]}),
-        ("Status", {"fields": POLL_STATUS_FIELDS}),
-    ]
+    fieldsets = [*ACCOUNT_FIELDSETS, ("Status", {"fields": POLL_STATUS_FIELDS})]
 
 
 @admin.register(User)
