@@ -47,6 +47,25 @@ def dovecot_account(user, server, pop3_user, **fields):
     return make_account(user, **{**defaults, **fields})
 
 
+def wire_mails(prefix: str, count: int) -> list[bytes]:
+    """Messages with CRLF line endings, as a POP3 server sends them."""
+    return [
+        mail(subject=f"{prefix} {i}").replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        for i in range(count)
+    ]
+
+
+def fake_pop3_account(user, server):
+    return make_account(
+        user,
+        pop3_host=server.host,
+        pop3_port=server.port,
+        pop3_security="none",
+        pop3_login=server.username,
+        pop3_password=server.password,
+    )
+
+
 def stored_raw(message: Message) -> bytes:
     with default_storage.open(message.raw_file.name, "rb") as f:
         return f.read()
@@ -335,19 +354,8 @@ def test_a_25_mb_attachment_is_stored_intact(alice, dovecot, pop3_user):
 
 
 def test_server_without_uidl_falls_back_to_message_id_size_and_date(alice, fake_pop3, db):
-    messages = [
-        mail(subject=f"no uidl {i}").replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
-        for i in range(3)
-    ]
-    server = fake_pop3(messages, uidls=None)
-    account = make_account(
-        alice,
-        pop3_host=server.host,
-        pop3_port=server.port,
-        pop3_security="none",
-        pop3_login=server.username,
-        pop3_password=server.password,
-    )
+    server = fake_pop3(wire_mails("no uidl", 3), uidls=None)
+    account = fake_pop3_account(alice, server)
     assert ingest.poll_account(account.pk).new == 3
     assert ingest.poll_account(account.pk).new == 0
     assert all(
@@ -357,19 +365,8 @@ def test_server_without_uidl_falls_back_to_message_id_size_and_date(alice, fake_
 
 
 def test_repeated_and_overlong_uidls_are_handled(alice, fake_pop3, db):
-    messages = [
-        mail(subject=f"uidl {i}").replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
-        for i in range(3)
-    ]
-    server = fake_pop3(messages, uidls=["same", "same", "L" * 300])
-    account = make_account(
-        alice,
-        pop3_host=server.host,
-        pop3_port=server.port,
-        pop3_security="none",
-        pop3_login=server.username,
-        pop3_password=server.password,
-    )
+    server = fake_pop3(wire_mails("uidl", 3), uidls=["same", "same", "L" * 300])
+    account = fake_pop3_account(alice, server)
     assert ingest.poll_account(account.pk).new == 3
     assert ingest.poll_account(account.pk).new == 0
     uidls = set(Message.objects.filter(account=account).values_list("uidl", flat=True))
