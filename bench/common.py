@@ -274,6 +274,13 @@ def machine() -> dict:
     }
 
 
+def machine_of(results: dict) -> dict:
+    """The machine of a per-database result set, without the per-figure database version."""
+    found = next(iter(results.values()))["machine"] if results else machine()
+    versions = {k: v for k, v in found["versions"].items() if k != "database"}
+    return {**found, "versions": versions}
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 

@@ -331,10 +331,8 @@ def report(results: dict, quick: bool) -> dict:
             rows,
         )
     )
-    machine = next(iter(results.values()))["machine"] if results else common.machine()
     # The database version is per figure here, not per machine.
-    machine = {**machine, "versions": {**machine["versions"]}}
-    machine["versions"].pop("database", None)
+    machine = common.machine_of(results)
     return {
         "benchmark": NAME,
         "date": common.now_iso(),

@@ -136,10 +136,8 @@ def report(results: dict, quick: bool) -> dict:
             rows,
         )
     )
-    machine = next(iter(results.values()))["machine"] if results else common.machine()
     # The database version is per figure here, not per machine.
-    machine = {**machine, "versions": {**machine["versions"]}}
-    machine["versions"].pop("database", None)
+    machine = common.machine_of(results)
     notes = ["Server time of the search results page (first 50 hits) through the whole stack."]
     if any(
         d["vendor"] == "postgresql" and d["search"]["comparison"]["sender_address"]["hits_big"] == 0
