@@ -739,7 +739,7 @@ class BulkMailboxes:
 def _load_postgres(cursor, bulk: BulkMailboxes, columns: str) -> None:
     """COPY into a staging table; one INSERT ... SELECT adds the search vector.
 
-    The vector is the product's expression (mailbox.search.update_search_vector:
+    The vector is the product's expression (mailbox.search.search_vector:
     subject A, sender B, recipients C, body D, 'simple' config), computed once per
     distinct pooled text and concatenated per row: tsvector || shifts positions
     like parsing the joined text does, so the index holds what ingest would store.

@@ -14,13 +14,16 @@ thread parses and stores the previous ones (a bounded queue keeps memory flat).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
 import queue
+import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -108,11 +111,43 @@ def store_blob(prefix: str, data: bytes, suffix: str = "") -> tuple[str, str]:
     """
     digest = hashlib.sha256(data).hexdigest()
     name = blob_name(prefix, digest, suffix)
-    if not default_storage.exists(name):
-        saved = default_storage.save(name, ContentFile(data))
-        if saved != name:  # a concurrent writer won the race with the same bytes
-            default_storage.delete(saved)
+    try:
+        path = default_storage.path(name)
+    except NotImplementedError:  # a storage without local files
+        if not default_storage.exists(name):
+            saved = default_storage.save(name, ContentFile(data))
+            if saved != name:  # a concurrent writer won the race with the same bytes
+                default_storage.delete(saved)
+        return name, digest
+    if not os.path.exists(path):
+        _write_atomically(path, data)
     return name, digest
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    """Write a new file and rename it into place: readers never see part of it.
+
+    A crash mid-write leaves a stray temporary file, never a truncated blob under
+    the content's name. Two writers of the same bytes both succeed. Written here
+    rather than through Storage.save, whose name checks, chunked copy and
+    directory creation cost more than the write itself for small files.
+    """
+    temporary = f"{path}.{secrets.token_hex(8)}.tmp"
+    try:
+        try:
+            f = open(temporary, "xb")  # noqa: SIM115 - closed by the with below
+        except FileNotFoundError:  # the first blob in this directory
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            f = open(temporary, "xb")  # noqa: SIM115
+        with f:
+            f.write(data)
+        if settings.FILE_UPLOAD_PERMISSIONS is not None:
+            os.chmod(temporary, settings.FILE_UPLOAD_PERMISSIONS)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _addresses(addresses: list[mime.Address]) -> str:
@@ -122,30 +157,46 @@ def _addresses(addresses: list[mime.Address]) -> str:
     )
 
 
+@dataclass
+class Fetched:
+    """A downloaded message, parsed (the download thread does both)."""
+
+    raw: bytes
+    received_at: datetime
+    parsed: mime.ParsedMessage
+    parse_error: bool  # the parser itself failed; only the headers are known
+    read_receipt_to: str  # where the sender asks for a read receipt ("" if nowhere)
+
+
+def parse_fetched(raw: bytes, received_at: datetime | None = None) -> Fetched:
+    """Parse a fetched message. Parsing never blocks storage: a message the parser
+    chokes on is stored raw, flagged, and listed with what is known."""
+    received_at = received_at or timezone.now()
+    receipt_to = (compose.read_receipt_address(raw) or "")[:320]
+    try:
+        parsed = mime.parse_message(raw, received_at)
+        return Fetched(raw, received_at, parsed, False, receipt_to)
+    except Exception as exc:  # noqa: BLE001 - the parser promises not to raise; belt and braces
+        log.exception("the MIME parser failed on a message")
+        parsed = mime.parse_headers(raw[:65536], received_at)
+        parsed.defects.append(f"parser failed: {exc!r}")
+        return Fetched(raw, received_at, parsed, True, receipt_to)
+
+
 def store_message(
     account: MailAccount,
-    raw: bytes,
+    raw: bytes | Fetched,
     uidl: str,
     *,
     received_at=None,
     folder: str = Folder.INBOX,
     seen: bool = False,
 ) -> Message | None:
-    """Store one fetched message and its attachments; None if it is already stored.
-
-    Parsing never blocks storage: a message the parser chokes on is stored raw,
-    flagged, and listed with what is known.
-    """
-    received_at = received_at or timezone.now()
+    """Store one fetched message and its attachments; None if it is already stored."""
+    fetched = raw if isinstance(raw, Fetched) else parse_fetched(raw, received_at)
+    raw, received_at, parsed = fetched.raw, fetched.received_at, fetched.parsed
+    parse_error = fetched.parse_error
     raw_name, raw_sha = store_blob("raw", raw, ".eml")
-    try:
-        parsed = mime.parse_message(raw, received_at)
-        parse_error = False
-    except Exception as exc:  # noqa: BLE001 - the parser promises not to raise; belt and braces
-        log.exception("parser failed on a message of account %s", account.pk)
-        parsed = mime.parse_headers(raw[:65536], received_at)
-        parsed.defects.append(f"parser failed: {exc!r}")
-        parse_error = True
 
     attachments = []
     for part in parsed.attachments:
@@ -188,9 +239,7 @@ def store_message(
         raw_sha256=raw_sha,
         folder=folder,
         seen=seen,
-        read_receipt_to=(compose.read_receipt_address(raw) or "")[:320]
-        if folder == Folder.INBOX
-        else "",
+        read_receipt_to=fetched.read_receipt_to if folder == Folder.INBOX else "",
         parse_error=parse_error
         or bool(
             parsed.defects and not parsed.subject and not parsed.text_body and not parsed.html_body
@@ -273,13 +322,17 @@ def _prefetch(
     budget: _ByteBudget,
     stop: threading.Event,
 ) -> None:
-    """Downloader thread: RETR each message into the queue; errors travel too."""
+    """Downloader thread: RETR and parse each message into the queue; errors travel too.
+
+    Parsing here lets it overlap with the storing thread's waits on the database
+    and the disk (the parser is plain Python over bytes, safe in any thread).
+    """
     try:
         for number, size in entries:
             budget.acquire(size, stop)
             if stop.is_set():
                 return
-            out.put((number, size, session.retr(number)))
+            out.put((number, size, parse_fetched(session.retr(number))))
     except BaseException as exc:  # noqa: BLE001 - handed to the storing thread
         out.put((None, 0, exc))
         return
@@ -288,8 +341,8 @@ def _prefetch(
 
 def _downloads(
     session: pop3.POP3Session, entries: list[tuple[int, int]]
-) -> Iterator[tuple[int, bytes]]:
-    """(number, raw) for each (number, size), downloaded ahead in a second thread."""
+) -> Iterator[tuple[int, Fetched]]:
+    """(number, fetched) for each (number, size), downloaded ahead in a second thread."""
     if not entries:
         return
     items: queue.Queue = queue.Queue(maxsize=PREFETCH)
@@ -379,11 +432,11 @@ def fetch_new_messages(account: MailAccount, session: pop3.POP3Session, result: 
             to_fetch.append((entry.number, entry.size))
     # Fetching the same key twice in one poll (fallback keys can collide) stores it once.
 
-    for count, (number, raw) in enumerate(_downloads(session, to_fetch), start=1):
-        message = store_message(account, raw, keys[number])
+    for count, (number, fetched) in enumerate(_downloads(session, to_fetch), start=1):
+        message = store_message(account, fetched, keys[number])
         if message is not None:
             result.new += 1
-            result.bytes += len(raw)
+            result.bytes += len(fetched.raw)
             result.failed_parse += message.parse_error
             result.stored_ids.append(message.pk)
         to_delete.append(number)  # committed (by us or a racing poll): safe to delete

@@ -2,9 +2,9 @@
 
 import re
 
-from django.contrib.postgres.search import SearchVector
+from django.contrib.postgres.search import SearchVectorField
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet, Value
+from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from .models import Message
@@ -23,6 +23,14 @@ def search_terms(query: str) -> list[str]:
     return _WORD.findall(query.lower())[:MAX_TERMS]
 
 
+# One weighted vector per field, concatenated: subject A, sender B, recipients C, body D.
+# Raw SQL because compiling the equivalent SearchVector expression tree cost more
+# per INSERT than PostgreSQL's work for the whole row.
+_VECTOR_SQL = " || ".join(
+    f"setweight(to_tsvector('simple'::regconfig, %s), '{weight}')" for weight in "ABCD"
+)
+
+
 def search_vector(message: Message, body_text: str):
     """The search vector of subject, sender, recipients and body; None off PostgreSQL.
 
@@ -32,13 +40,15 @@ def search_vector(message: Message, body_text: str):
     """
     if not _uses_full_text():
         return None
-    return (
-        SearchVector(Value(message.subject), weight="A", config="simple")
-        + SearchVector(
-            Value(f"{message.from_name} {message.from_address}"), weight="B", config="simple"
-        )
-        + SearchVector(Value(f"{message.to} {message.cc}"), weight="C", config="simple")
-        + SearchVector(Value(body_text[:MAX_BODY_CHARS]), weight="D", config="simple")
+    return RawSQL(  # noqa: S611 - constant SQL, every value a parameter
+        _VECTOR_SQL,
+        [
+            message.subject,
+            f"{message.from_name} {message.from_address}",
+            f"{message.to} {message.cc}",
+            body_text[:MAX_BODY_CHARS],
+        ],
+        output_field=SearchVectorField(),
     )
 
 

@@ -893,3 +893,39 @@ def test_base64_fast_decode_matches_careful_decode(size, damage):
     assert fast == careful
     expected_extra = defect.removeprefix("invalid base64: invalid characters ignored").lstrip(", ")
     assert (fast_defect or "").removeprefix("invalid base64: ") == expected_extra
+
+
+# ------------------------------------------------------------ boundary and header edge
+
+
+@pytest.mark.parametrize("junk", ["\x00", "junk", ' "again"'])
+def test_junk_after_a_quoted_boundary_is_ignored(junk, monkeypatch):
+    alternative = mf.multipart(
+        "alternative", mf.text_part("plain words"), mf.text_part("<p>html</p>", "html")
+    )
+    raw = mf.message(alternative.replace(b'"\r\n', f'"{junk}\r\n'.encode(), 1))
+    msg = parse_message(raw, RECEIVED)
+    assert (msg.text_body, msg.html_body) == ("plain words", "<p>html</p>")
+    _assert_same(raw, monkeypatch)
+
+
+def test_empty_boundary_is_reported_as_missing():
+    raw = mf.message(mf.part(b"--\r\nbody\r\n", "multipart/mixed; boundary="))
+    msg = parse_message(raw, RECEIVED)
+    assert any("no boundary in multipart" in defect for defect in msg.defects)
+    assert "body" in msg.text_body
+
+
+@pytest.mark.parametrize(
+    ("raw", "start", "want"),
+    [
+        (b"A: b\r\n\r\nbody", 0, 8),
+        (b"A: b\n\nbody\r\n\r\n", 0, 6),
+        (b"A: b\n\n\r\nbody", 0, 6),  # LF LF ends the block before the CRLF one
+        (b"A: b\r\n\r\nbody\n\n", 0, 8),
+        (b"A: b\r\nno blank line", 0, -1),
+        (b"X: y\r\n\r\nA: b\r\n\r\n", 8, 16),
+    ],
+)
+def test_blank_line_end_finds_the_first_blank_line(raw, start, want):
+    assert mime._blank_line_end(raw, start, len(raw)) == want
