@@ -37,6 +37,8 @@ from email.utils import (
 )
 from io import BytesIO
 
+import pybase64
+
 from .mime import (
     Address,
     ParsedMessage,
@@ -435,11 +437,20 @@ _CONTENT_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
 
+_TEXT_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the generator splits lines on
+
+
 class _Generator(BytesGenerator):
     # The stock BytesGenerator refuses 8-bit bytes in a string payload; forwarded
     # originals are stored that way (surrogate-escaped) so they are written verbatim.
     def _encode(self, s: str) -> bytes:  # type: ignore[override]
         return s.encode("ascii", "surrogateescape")
+
+    # The stock method writes a payload line by line (two calls per line: a 100 KB
+    # attachment made 3,000); one substitution writes the same bytes.
+    def _write_lines(self, lines: str) -> None:
+        if lines:
+            self.write(_TEXT_LINE_BREAK.sub(self._NL, lines))
 
 
 def _checked_mailbox(mailbox: Mailbox, what: str) -> Mailbox:
@@ -532,9 +543,12 @@ def _attachment_part(attachment: OutgoingAttachment) -> MIMEPart:
     part = MIMEPart(policy=_POLICY)
     # No name= on Content-Type: with a non-ASCII value, 3.11's folder mangles the MIME type
     # itself into an encoded word. Content-Disposition's filename is what clients read.
-    part.set_content(
-        bytes(attachment.data), maintype, subtype, disposition="attachment", filename=name
-    )
+    # The headers set_content would write, with the body encoded by pybase64 in one call
+    # (the stdlib encodes 57 bytes per Python iteration; the lines are the same).
+    part["Content-Type"] = f"{maintype}/{subtype}"
+    part["Content-Transfer-Encoding"] = "base64"
+    part.add_header("Content-Disposition", "attachment", filename=name)
+    part.set_payload(pybase64.encodebytes(bytes(attachment.data)).decode("ascii"))
     return part
 
 

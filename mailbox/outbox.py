@@ -81,7 +81,11 @@ def compose_filename(stem: str, suffix: str) -> str:
 @transaction.atomic
 def queue_for_sending(outgoing: Outgoing) -> Outgoing:
     """Freeze the draft into bytes + envelope and queue it; the task runs after commit."""
-    locked = Outgoing.objects.select_for_update().get(pk=outgoing.pk)
+    locked = (
+        Outgoing.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .get(pk=outgoing.pk)
+    )
     if locked.status not in {OutgoingStatus.DRAFT, OutgoingStatus.FAILED}:
         raise NotSendable("This message is already queued or sent.")
     built = compose.build_message(outgoing_message(locked))
@@ -89,23 +93,25 @@ def queue_for_sending(outgoing: Outgoing) -> Outgoing:
         raise NotSendable("Add at least one recipient.")
     name, _ = ingest.store_blob("outgoing", built.data, ".eml")
     now = timezone.now()
-    Outgoing.objects.filter(pk=locked.pk).update(
-        status=OutgoingStatus.QUEUED,
-        raw_file=name,
-        message_id=built.message_id,
-        envelope_from=built.envelope_from,
-        recipients=built.recipients,
-        size=len(built.data),
-        attempts=0,
-        queued_at=now,
-        next_attempt_at=now,
-        last_error="",
-        recipient_results={},
-        data_started_at=None,
-        claimed_at=None,
-    )
+    queued = {
+        "status": OutgoingStatus.QUEUED,
+        "raw_file": name,
+        "message_id": built.message_id,
+        "envelope_from": built.envelope_from,
+        "recipients": built.recipients,
+        "size": len(built.data),
+        "attempts": 0,
+        "queued_at": now,
+        "next_attempt_at": now,
+        "last_error": "",
+        "recipient_results": {},
+        "data_started_at": None,
+        "claimed_at": None,
+    }
+    Outgoing.objects.filter(pk=locked.pk).update(**queued)
+    for field_name, value in queued.items():
+        setattr(locked, field_name, value)
     _enqueue_on_commit(locked.pk)
-    locked.refresh_from_db()
     return locked
 
 
@@ -192,18 +198,19 @@ def deliver(outgoing_id: int) -> str:
     if outcome.accepted and not outgoing.sent_message_id:
         update["sent_message"] = _store_sent_copy(outgoing, data)
         update["sent_at"] = timezone.now()
+    done = not still_temporary and (outcome.accepted or outgoing.sent_message_id)
+    if done:
+        refused = {a: r for a, r in results.items() if not r["accepted"]}
+        error = "; ".join(f"{a}: {r['reply']}" for a, r in refused.items())
+        update.update(status=OutgoingStatus.SENT, next_attempt_at=None, last_error=error)
     Outgoing.objects.filter(pk=outgoing_id).update(**update)
-    outgoing.refresh_from_db()
+    for field_name, value in update.items():
+        setattr(outgoing, field_name, value)
+    if done:
+        return "sent" + (f" (refused: {outgoing.last_error})" if outgoing.last_error else "")
     if still_temporary:
         replies = "; ".join(f"{a}: {outcome.results[a].reply}" for a in still_temporary)
         return _failed_attempt(outgoing, replies, temporary=True)
-    if outcome.accepted or outgoing.sent_message_id:
-        refused = {a: r for a, r in results.items() if not r["accepted"]}
-        error = "; ".join(f"{a}: {r['reply']}" for a, r in refused.items())
-        Outgoing.objects.filter(pk=outgoing_id).update(
-            status=OutgoingStatus.SENT, next_attempt_at=None, last_error=error
-        )
-        return "sent" + (f" (refused: {error})" if error else "")
     errors = "; ".join(f"{a}: {r.reply}" for a, r in outcome.results.items())
     return _failed_attempt(outgoing, errors, temporary=False)
 
