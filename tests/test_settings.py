@@ -88,6 +88,22 @@ def test_database_and_broker_urls_come_from_the_environment():
     assert "redis://cache:6379/2" in result.stdout
 
 
+@pytest.mark.parametrize(("value", "want"), [(None, "60 True"), ("0", "0 True")])
+def test_database_connections_persist_with_health_checks(value, want):
+    env = {"DEBUG": "true", "DATABASE_URL": "postgres://mail:pw@db.internal/webmail"}
+    if value is not None:
+        env["CONN_MAX_AGE"] = value
+    result = run_django(
+        env,
+        PROBE.format(
+            expr="settings.DATABASES['default']['CONN_MAX_AGE'], "
+            "settings.DATABASES['default']['CONN_HEALTH_CHECKS']"
+        ),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == want
+
+
 def readme_production_env() -> dict[str, str]:
     """The production variables README.md documents (its ```env block)."""
     text = (ROOT / "README.md").read_text()
