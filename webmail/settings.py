@@ -203,6 +203,9 @@ CELERY_TASK_IGNORE_RESULT = True  # outcomes are recorded on our own rows
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Keeps Celery from closing database connections around each task; webmail/celery.py
+# applies CONN_MAX_AGE and health checks instead, as Django does per request.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
