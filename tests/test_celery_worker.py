@@ -77,16 +77,10 @@ def celery_worker_process(tmp_path):
     print(output)
 
 
-def test_check_mail_through_a_real_worker(
-    alice, dovecot, pop3_user, celery_worker_process, monkeypatch
-):
+def _producer(env: dict, monkeypatch):
+    """A producer configured like the web process (not eager), on the worker's broker."""
     from celery import Celery
 
-    env = celery_worker_process
-    pop3_user.deliver(mail(subject="via the worker"))
-    account = dovecot_account(alice, dovecot, pop3_user)
-
-    # A producer configured like the web process (not eager), on the worker's broker.
     # Celery lets CELERY_BROKER_URL in the environment win over the argument.
     monkeypatch.setenv("CELERY_BROKER_URL", env["CELERY_BROKER_URL"])
     producer = Celery("webmail-test-producer", broker=env["CELERY_BROKER_URL"])
@@ -97,14 +91,53 @@ def test_check_mail_through_a_real_worker(
             "data_folder_out": folder,
             "control_folder": os.path.join(os.path.dirname(folder), "control"),
         }
-    producer.send_task("mailbox.tasks.poll_account", args=[account.pk], queue=f"test-{os.getpid()}")
+    return producer
 
+
+def _poll_through_worker(producer, account) -> None:
+    """Enqueue a poll and wait until the worker has recorded it on the account."""
+    before = account.last_poll_at
+    producer.send_task("mailbox.tasks.poll_account", args=[account.pk], queue=f"test-{os.getpid()}")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if Message.objects.filter(account=account).exists():
-            break
-        time.sleep(0.3)
+        account.refresh_from_db()
+        if account.last_poll_at != before:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the worker did not run the poll")
+
+
+def test_check_mail_through_a_real_worker(
+    alice, dovecot, pop3_user, celery_worker_process, monkeypatch
+):
+    pop3_user.deliver(mail(subject="via the worker"))
+    account = dovecot_account(alice, dovecot, pop3_user)
+    _poll_through_worker(_producer(celery_worker_process, monkeypatch), account)
+
     message = Message.objects.get(account=account)
     assert message.subject == "via the worker"
-    account.refresh_from_db()
     assert account.last_poll_new == 1
+
+
+def _other_backends() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="server connections are visible on PostgreSQL only"
+)
+def test_worker_keeps_its_database_connection_between_tasks(
+    alice, dovecot, pop3_user, celery_worker_process, monkeypatch
+):
+    account = dovecot_account(alice, dovecot, pop3_user)
+    producer = _producer(celery_worker_process, monkeypatch)
+    _poll_through_worker(producer, account)
+    after_first = _other_backends()
+    _poll_through_worker(producer, account)
+    # Celery alone would close it after each task; CONN_MAX_AGE keeps the same one.
+    assert after_first and _other_backends() == after_first
