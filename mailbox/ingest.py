@@ -8,8 +8,9 @@ The rules (ENGINEERING.md, "Exactly once in"):
   nothing and the next poll resumes from what was committed;
 - a per-account lease lock makes a second concurrent poll exit at once.
 
-Download and storage overlap: a thread RETRs the next messages while this
-thread parses and stores the previous ones (a bounded queue keeps memory flat).
+Download and storage overlap: a thread RETRs the next messages, parses them and
+writes their files while this thread inserts the rows of the previous ones (a
+queue bounded by count and bytes keeps memory flat).
 """
 
 from __future__ import annotations
@@ -159,28 +160,46 @@ def _addresses(addresses: list[mime.Address]) -> str:
 
 @dataclass
 class Fetched:
-    """A downloaded message, parsed (the download thread does both)."""
+    """A downloaded message made ready to store: parsed, its files written.
+
+    The download thread prepares each message while the storing thread inserts the
+    previous one: parsing is Python work that fills the storing thread's waits on
+    the database, and hashing and writing files release the GIL.
+    """
 
     raw: bytes
     received_at: datetime
     parsed: mime.ParsedMessage
     parse_error: bool  # the parser itself failed; only the headers are known
     read_receipt_to: str  # where the sender asks for a read receipt ("" if nowhere)
+    raw_blob: tuple[str, str]  # (name, sha256) of the stored original
+    attachment_blobs: list[tuple[str, str]]  # (name, sha256) per parsed attachment
+    search_text: str  # the body as text, for the search vector
 
 
-def parse_fetched(raw: bytes, received_at: datetime | None = None) -> Fetched:
-    """Parse a fetched message. Parsing never blocks storage: a message the parser
-    chokes on is stored raw, flagged, and listed with what is known."""
+def prepare_message(raw: bytes, received_at: datetime | None = None) -> Fetched:
+    """Parse a fetched message and write its files (content-addressed, so a retry
+    rewrites nothing). Parsing never blocks storage: a message the parser chokes
+    on is stored raw, flagged, and listed with what is known."""
     received_at = received_at or timezone.now()
     receipt_to = (compose.read_receipt_address(raw) or "")[:320]
+    raw_blob = store_blob("raw", raw, ".eml")
     try:
-        parsed = mime.parse_message(raw, received_at)
-        return Fetched(raw, received_at, parsed, False, receipt_to)
+        parsed, parse_error = mime.parse_message(raw, received_at), False
     except Exception as exc:  # noqa: BLE001 - the parser promises not to raise; belt and braces
         log.exception("the MIME parser failed on a message")
-        parsed = mime.parse_headers(raw[:65536], received_at)
+        parsed, parse_error = mime.parse_headers(raw[:65536], received_at), True
         parsed.defects.append(f"parser failed: {exc!r}")
-        return Fetched(raw, received_at, parsed, True, receipt_to)
+    return Fetched(
+        raw=raw,
+        received_at=received_at,
+        parsed=parsed,
+        parse_error=parse_error,
+        read_receipt_to=receipt_to,
+        raw_blob=raw_blob,
+        attachment_blobs=[store_blob("attachments", part.payload) for part in parsed.attachments],
+        search_text=parsed.text_body or mime.html_to_text(parsed.html_body, MAX_BODY_CHARS),
+    )
 
 
 def store_message(
@@ -193,26 +212,22 @@ def store_message(
     seen: bool = False,
 ) -> Message | None:
     """Store one fetched message and its attachments; None if it is already stored."""
-    fetched = raw if isinstance(raw, Fetched) else parse_fetched(raw, received_at)
+    fetched = raw if isinstance(raw, Fetched) else prepare_message(raw, received_at)
     raw, received_at, parsed = fetched.raw, fetched.received_at, fetched.parsed
-    parse_error = fetched.parse_error
-    raw_name, raw_sha = store_blob("raw", raw, ".eml")
-
-    attachments = []
-    for part in parsed.attachments:
-        name, digest = store_blob("attachments", part.payload)
-        attachments.append(
-            Attachment(
-                filename=part.filename[:1000],
-                safe_name=part.safe_name,
-                content_type=part.content_type[:255],
-                size=len(part.payload),
-                sha256=digest,
-                content_id=part.content_id[:998],
-                inline=part.inline,
-                file=name,
-            )
+    raw_name, raw_sha = fetched.raw_blob
+    attachments = [
+        Attachment(
+            filename=part.filename[:1000],
+            safe_name=part.safe_name,
+            content_type=part.content_type[:255],
+            size=len(part.payload),
+            sha256=digest,
+            content_id=part.content_id[:998],
+            inline=part.inline,
+            file=name,
         )
+        for part, (name, digest) in zip(parsed.attachments, fetched.attachment_blobs, strict=True)
+    ]
 
     from_ = parsed.from_ or mime.Address("", "")
     message = Message(
@@ -240,15 +255,13 @@ def store_message(
         folder=folder,
         seen=seen,
         read_receipt_to=fetched.read_receipt_to if folder == Folder.INBOX else "",
-        parse_error=parse_error
+        parse_error=fetched.parse_error
         or bool(
             parsed.defects and not parsed.subject and not parsed.text_body and not parsed.html_body
         ),
         defects=parsed.defects[:50],
     )
-    message.search_vector = search_vector(
-        message, parsed.text_body or mime.html_to_text(parsed.html_body, MAX_BODY_CHARS)
-    )
+    message.search_vector = search_vector(message, fetched.search_text)
     try:
         with transaction.atomic():
             message.save(force_insert=True)
@@ -322,17 +335,13 @@ def _prefetch(
     budget: _ByteBudget,
     stop: threading.Event,
 ) -> None:
-    """Downloader thread: RETR and parse each message into the queue; errors travel too.
-
-    Parsing here lets it overlap with the storing thread's waits on the database
-    and the disk (the parser is plain Python over bytes, safe in any thread).
-    """
+    """Downloader thread: RETR and prepare each message into the queue; errors travel too."""
     try:
         for number, size in entries:
             budget.acquire(size, stop)
             if stop.is_set():
                 return
-            out.put((number, size, parse_fetched(session.retr(number))))
+            out.put((number, size, prepare_message(session.retr(number))))
     except BaseException as exc:  # noqa: BLE001 - handed to the storing thread
         out.put((None, 0, exc))
         return

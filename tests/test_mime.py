@@ -756,8 +756,7 @@ _EQUIVALENCE_CASES = {
 }
 
 
-def _assert_same(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mime, "FAST_PATH_MIN_BYTES", 0)
+def _assert_same(raw: bytes) -> None:
     fast = parse_message(raw, RECEIVED)
     slow = mime._parse_message_stdlib(raw, RECEIVED)
     for name in (
@@ -790,17 +789,17 @@ def _assert_same(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(_EQUIVALENCE_CASES))
-def test_fast_path_matches_stdlib(name, monkeypatch):
-    _assert_same(_EQUIVALENCE_CASES[name], monkeypatch)
+def test_fast_path_matches_stdlib(name):
+    _assert_same(_EQUIVALENCE_CASES[name])
 
 
-def test_fast_path_matches_stdlib_on_benchmark_corpus(monkeypatch):
+def test_fast_path_matches_stdlib_on_benchmark_corpus():
     from bench.ingest import corpus
 
     messages = corpus(150)
     used = 0
     for _, raw in messages:
-        _assert_same(raw, monkeypatch)
+        _assert_same(raw)
         used += mime._fast_split(raw) is not None
     assert used >= len(messages) * 0.9  # the corpus is ordinary mail: nearly all go fast
 
@@ -849,7 +848,6 @@ def test_fast_path_handles_well_formed_structure(name):
 def test_fast_path_used_for_large_base64_attachment(monkeypatch):
     data = mf.random_bytes(3 * 1024 * 1024)
     raw = mf.with_attachments("Big file.\n", [("big.bin", "application/octet-stream", data)])
-    assert len(raw) > mime.FAST_PATH_MIN_BYTES
     assert b"Content-Transfer-Encoding: base64" in raw
     assert mime._fast_split(raw) is not None
 
@@ -865,11 +863,20 @@ def test_fast_path_used_for_large_base64_attachment(monkeypatch):
     assert msg.defects == []
 
 
-def test_small_messages_keep_the_stdlib_path(monkeypatch):
+def test_small_messages_take_the_fast_path_too(monkeypatch):
+    def stdlib_not_allowed(*args, **kwargs):
+        raise AssertionError("the stdlib parser was used")
+
+    monkeypatch.setattr(mime, "_parse_message_stdlib", stdlib_not_allowed)
+    msg = parse_message(mf.plain("Lunch?", "Noon?\r\n"), RECEIVED)
+    assert (msg.subject, msg.text_body) == ("Lunch?", "Noon?\n")
+
+
+def test_unusual_small_messages_still_take_the_stdlib_path(monkeypatch):
     calls = []
     real = mime._parse_message_stdlib
     monkeypatch.setattr(mime, "_parse_message_stdlib", lambda *a: calls.append(1) or real(*a))
-    parse_message(mf.with_attachments(), RECEIVED)
+    parse_message(_EQUIVALENCE_CASES["missing-close"], RECEIVED)
     assert calls == [1]
 
 
@@ -899,14 +906,14 @@ def test_base64_fast_decode_matches_careful_decode(size, damage):
 
 
 @pytest.mark.parametrize("junk", ["\x00", "junk", ' "again"'])
-def test_junk_after_a_quoted_boundary_is_ignored(junk, monkeypatch):
+def test_junk_after_a_quoted_boundary_is_ignored(junk):
     alternative = mf.multipart(
         "alternative", mf.text_part("plain words"), mf.text_part("<p>html</p>", "html")
     )
     raw = mf.message(alternative.replace(b'"\r\n', f'"{junk}\r\n'.encode(), 1))
     msg = parse_message(raw, RECEIVED)
     assert (msg.text_body, msg.html_body) == ("plain words", "<p>html</p>")
-    _assert_same(raw, monkeypatch)
+    _assert_same(raw)
 
 
 def test_empty_boundary_is_reported_as_missing():
