@@ -726,7 +726,7 @@ class BulkMailboxes:
                 attachments,
                 folder != "inbox" or random() >= 0.03,
                 random() < 0.02,
-                f"raw/{sha[:2]}/{sha[2:4]}/{sha}.eml",
+                f"raw/{sha[:2]}/{sha}.eml",
                 sha,
                 False,
                 "[]",

@@ -101,7 +101,10 @@ def fallback_key(headers: bytes, size: int) -> str:
 
 
 def blob_name(prefix: str, digest: str, suffix: str = "") -> str:
-    return f"{prefix}/{digest[:2]}/{digest[2:4]}/{digest}{suffix}"
+    # One level of 256 directories, as git does for loose objects: a second level
+    # meant a new directory for nearly every blob, and an ext4 mkdir costs as much
+    # as writing 100 KB. Names already stored keep working: rows hold full names.
+    return f"{prefix}/{digest[:2]}/{digest}{suffix}"
 
 
 def store_blob(prefix: str, data: bytes, suffix: str = "") -> tuple[str, str]:

@@ -19,7 +19,7 @@ def test_blob_is_named_by_its_sha256_and_holds_the_bytes(media):
     data = "첨부 파일 bytes".encode() * 1000
     name, digest = ingest.store_blob("attachments", data)
     assert digest == hashlib.sha256(data).hexdigest()
-    assert name == f"attachments/{digest[:2]}/{digest[2:4]}/{digest}"
+    assert name == f"attachments/{digest[:2]}/{digest}"
     assert (media / name).read_bytes() == data
 
 
