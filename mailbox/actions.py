@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
 
-from .models import Attachment, Folder, Message
+from .models import Attachment, Folder, Message, Outgoing, OutgoingAttachment
 
 
 def owned(owner, ids) -> QuerySet:
@@ -64,12 +64,26 @@ def _delete(messages: QuerySet) -> int:
         raw = set(messages.values_list("raw_file", flat=True))
         parts = set(Attachment.objects.filter(message_id__in=ids).values_list("file", flat=True))
         Message.objects.filter(pk__in=ids).delete()
-        # Files are content-addressed and may be shared by other messages.
-        orphans = raw - set(
-            Message.objects.filter(raw_file__in=raw).values_list("raw_file", flat=True)
-        )
-        orphans |= parts - set(
-            Attachment.objects.filter(file__in=parts).values_list("file", flat=True)
-        )
+        orphans = (raw | parts) - _still_referenced(raw | parts)
         transaction.on_commit(lambda: [default_storage.delete(name) for name in orphans])
     return len(ids)
+
+
+def _still_referenced(names: set[str]) -> set[str]:
+    """Which of these files a row still points at.
+
+    Files are content-addressed, so other messages share them, and so do drafts
+    and outgoing mail: a forwarded attachment, the frozen bytes of a sent message
+    (the same file as its Sent copy).
+    """
+    columns = [
+        (Message, "raw_file"),
+        (Attachment, "file"),
+        (Outgoing, "raw_file"),
+        (OutgoingAttachment, "file"),
+    ]
+    referenced: set[str] = set()
+    for model, column in columns:
+        found = model.objects.filter(**{f"{column}__in": names}).values_list(column, flat=True)
+        referenced.update(found)
+    return referenced

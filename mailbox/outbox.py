@@ -91,7 +91,8 @@ def queue_for_sending(outgoing: Outgoing) -> Outgoing:
     built = compose.build_message(outgoing_message(locked))
     if not built.recipients:
         raise NotSendable("Add at least one recipient.")
-    name, _ = ingest.store_blob("outgoing", built.data, ".eml")
+    # Under raw/ like received mail: the Sent copy stored after delivery is the same file.
+    name, _ = ingest.store_blob("raw", built.data, ".eml")
     now = timezone.now()
     queued = {
         "status": OutgoingStatus.QUEUED,
@@ -402,7 +403,8 @@ def queue_read_receipt(message: Message, parsed) -> Outgoing:
         original_raw_headers=_read(message.raw_file.name).split(b"\r\n\r\n", 1)[0],
         sender=compose.Mailbox(account.display_name, account.email),
     )
-    name, _ = ingest.store_blob("outgoing", built.data, ".eml")
+    # Under raw/ like received mail: the Sent copy stored after delivery is the same file.
+    name, _ = ingest.store_blob("raw", built.data, ".eml")
     now = timezone.now()
     outgoing = Outgoing.objects.create(
         owner=message.owner,

@@ -669,3 +669,45 @@ def test_data_start_is_recorded_only_when_data_begins(alice, smtp_server, monkey
     outgoing.refresh_from_db()
     assert outgoing.status == OutgoingStatus.FAILED
     assert server.delivered == []
+
+
+def _delete_forever(client, message, capture) -> None:
+    client.post(reverse("bulk_action"), {"action": "trash", "ids": [message.pk]})
+    with capture(execute=True):
+        client.post(
+            reverse("bulk_action"),
+            {"action": "delete_forever", "ids": [message.pk], "folder": "trash", "confirm": "on"},
+        )
+    assert not Message.objects.filter(pk=message.pk).exists()
+
+
+def test_deleting_the_original_keeps_the_attachment_a_forward_draft_uses(
+    alice_client, alice, smtp_server, django_capture_on_commit_callbacks
+):
+    account = smtp_account(alice, smtp_server())
+    raw = mf.with_attachments(attachments=[("계약서.pdf", "application/pdf", b"%PDF-shared")])
+    original = received(account, raw)
+    response = alice_client.post(reverse("forward", args=[original.pk]))
+    draft = Outgoing.objects.get(pk=int(response.url.rstrip("/").split("/")[-1]))
+    [attachment] = draft.attachments.all()
+    assert attachment.file.name == original.attachments.get().file.name  # one shared file
+
+    _delete_forever(alice_client, original, django_capture_on_commit_callbacks)
+    with attachment.file.open("rb") as f:
+        assert f.read() == b"%PDF-shared"
+
+
+def test_deleting_the_sent_copy_keeps_the_bytes_of_the_outgoing_message(
+    alice_client, alice, smtp_server, django_capture_on_commit_callbacks
+):
+    account = smtp_account(alice, smtp_server())
+    outgoing = send_now(
+        alice_client, account, django_capture_on_commit_callbacks, to="bob@example.test"
+    )
+    outgoing.refresh_from_db()
+    sent = outgoing.sent_message
+    assert sent.raw_file.name == outgoing.raw_file.name  # the Sent copy is the same file
+
+    _delete_forever(alice_client, sent, django_capture_on_commit_callbacks)
+    with outgoing.raw_file.open("rb") as f:
+        assert f.read().startswith(b"Date: ")
