@@ -189,7 +189,11 @@ def our_poll(account) -> tuple[float, object]:
 
 
 def profile_poll(account, top: int = 40) -> list[dict]:
-    """cProfile of one poll (the storing thread; RETR runs in the prefetch thread)."""
+    """cProfile of one poll: the storing thread only (INSERTs and commits).
+
+    RETR, parsing and file writes run in the download thread, which cProfile does
+    not see; profile both threads with py-spy (README, "Performance").
+    """
     import cProfile
     import pstats
 
