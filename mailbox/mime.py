@@ -552,7 +552,7 @@ class _Part(Message):
     part of it; ``policy.default`` stops at the closing quote, and so do we.
     """
 
-    def get_boundary(self, failobj=None):
+    def get_boundary(self, failobj: str | None = None) -> str | None:  # type: ignore[override]
         value = self.get("content-type")
         for chunk in _PARAM_CHUNK.findall(_FOLD.sub("", str(value or "")))[1:]:
             name, _, quoted = chunk.partition("=")
