@@ -177,14 +177,6 @@ class Outgoing(models.Model):
     body = models.TextField(blank=True)
     in_reply_to = models.CharField(max_length=998, blank=True)
     references = models.TextField(blank=True)
-    forward_original = models.ForeignKey(
-        Message,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="attached as message/rfc822 (forward as attachment)",
-    )
     request_dsn = models.BooleanField("request delivery status notification", default=False)
     request_read_receipt = models.BooleanField(default=False)
     is_read_receipt = models.BooleanField(default=False, help_text="an MDN we send")

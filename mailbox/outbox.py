@@ -51,11 +51,6 @@ def _read(name: str) -> bytes:
 
 def outgoing_message(outgoing: Outgoing) -> compose.OutgoingMessage:
     account = outgoing.account
-    forwarded = []
-    if outgoing.forward_original_id:
-        original = outgoing.forward_original
-        name = compose_filename(original.subject or "message", ".eml")
-        forwarded.append((name, _read(original.raw_file.name)))
     return compose.OutgoingMessage(
         sender=compose.Mailbox(account.display_name, account.email),
         to=compose.parse_address_list(outgoing.to),
@@ -69,7 +64,6 @@ def outgoing_message(outgoing: Outgoing) -> compose.OutgoingMessage:
             compose.OutgoingAttachment(a.filename, a.content_type, _read(a.file.name))
             for a in outgoing.attachments.all()
         ],
-        forwarded=forwarded,
         request_read_receipt=outgoing.request_read_receipt,
     )
 
@@ -382,9 +376,19 @@ def new_forward(message: Message, parsed, *, as_attachment: bool) -> Outgoing:
         body=_with_signature(
             account, "" if as_attachment else "\n\n" + compose.forward_inline_text(parsed)
         ),
-        forward_original=message if as_attachment else None,
     )
-    if not as_attachment:
+    if as_attachment:
+        # The original's own file, as a message/rfc822 attachment of the draft: the
+        # user sees it among the attachments, and it outlives the original's deletion.
+        OutgoingAttachment.objects.create(
+            outgoing=outgoing,
+            filename=compose_filename(message.subject or "message", ".eml"),
+            content_type="message/rfc822",
+            size=message.size,
+            sha256=message.raw_sha256,
+            file=message.raw_file.name,
+        )
+    else:
         attach_existing(outgoing, message.attachments.filter(inline=False))
     return outgoing
 

@@ -711,3 +711,28 @@ def test_deleting_the_sent_copy_keeps_the_bytes_of_the_outgoing_message(
     _delete_forever(alice_client, sent, django_capture_on_commit_callbacks)
     with outgoing.raw_file.open("rb") as f:
         assert f.read().startswith(b"Date: ")
+
+
+def test_forward_as_attachment_survives_deleting_the_original(
+    alice_client, alice, smtp_server, django_capture_on_commit_callbacks
+):
+    server = smtp_server()
+    account = smtp_account(alice, server)
+    raw = mf.with_attachments(attachments=[("a.pdf", "application/pdf", b"%PDF-1")])
+    original = received(account, raw)
+    response = alice_client.post(reverse("forward", args=[original.pk]), {"as": "attachment"})
+    draft = Outgoing.objects.get(pk=int(response.url.rstrip("/").split("/")[-1]))
+    [attachment] = draft.attachments.all()  # listed, and removable, like any attachment
+    assert attachment.content_type == "message/rfc822"
+
+    _delete_forever(alice_client, original, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        compose_post(
+            alice_client,
+            {"account": account.pk, "to": "bob@example.test", "subject": draft.subject},
+            url=response.url,
+        )
+    sent = server.messages[-1].data
+    [part] = list(parse(sent).iter_attachments())
+    assert part.get_content_type() == "message/rfc822"
+    assert raw in sent  # the original's bytes, verbatim
