@@ -407,9 +407,9 @@ class OutgoingMessage:
     body: str = ""
     in_reply_to: str = ""  # without <>
     references: list[str] = field(default_factory=list)  # without <>
+    # A message/rfc822 attachment (a forwarded original) is embedded unchanged, bar
+    # line endings; everything else is base64.
     attachments: list[OutgoingAttachment] = field(default_factory=list)
-    # (filename.eml, raw bytes) embedded unchanged (bar line endings) as message/rfc822.
-    forwarded: list[tuple[str, bytes]] = field(default_factory=list)
     request_read_receipt: bool = False
     message_id: str | None = None  # without <>; generated on the sender's domain if None
     date: datetime | None = None  # now if None
@@ -609,12 +609,10 @@ def build_message(message: OutgoingMessage) -> BuiltMessage:
     if message.request_read_receipt:
         msg["Disposition-Notification-To"] = _header_address(sender)
     _body_part(msg, message.body)
-    if message.attachments or message.forwarded:
+    if message.attachments:
         msg.make_mixed()
         for attachment in message.attachments:
             msg.attach(_attachment_part(attachment))
-        for filename, raw in message.forwarded:
-            msg.attach(_rfc822_part(filename, raw))
 
     recipients: list[str] = []
     seen: set[str] = set()

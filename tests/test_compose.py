@@ -425,7 +425,7 @@ def test_forward_as_attachment_keeps_bytes():
         "Message-ID: <orig-1@example.com>\nContent-Type: text/plain; charset=utf-8\n"
         "Content-Transfer-Encoding: 8bit\n\n안녕하세요\n--not-a-boundary\nFrom the start\n"
     )
-    built = build(body="FYI", forwarded=[("안녕.eml", raw)])
+    built = build(body="FYI", attachments=[OutgoingAttachment("안녕.eml", "message/rfc822", raw)])
     assert raw in built.data  # embedded byte for byte
     msg = parse_back(built)
     assert msg.get_content_type() == "multipart/mixed"
@@ -442,7 +442,7 @@ def test_forward_as_attachment_keeps_bytes():
 
 def test_forward_as_attachment_normalises_only_line_endings():
     raw = b"From: bob@example.com\nSubject: lf only\n\nbody line\n"
-    built = build(forwarded=[("fwd.eml", raw)])
+    built = build(attachments=[OutgoingAttachment("fwd.eml", "message/rfc822", raw)])
     assert raw.replace(b"\n", b"\r\n") in built.data
     (part,) = parse_back(built).iter_attachments()
     assert part["Content-Transfer-Encoding"] == "7bit"
