@@ -424,6 +424,11 @@ def test_another_users_draft_is_404(client, alice, bob):
 # Reply, forward, notifications -------------------------------------------------
 
 
+def draft_from(response) -> Outgoing:
+    """The draft a reply/forward view redirected to (its id ends the URL)."""
+    return Outgoing.objects.get(pk=int(response.url.rstrip("/").split("/")[-1]))
+
+
 def received(account, raw) -> Message:
     return ingest.store_message(account, raw, f"r-{len(raw)}-{hash(raw)}")
 
@@ -435,7 +440,7 @@ def test_reply_threads_and_injection_in_the_original_is_cleaned(
     account = smtp_account(alice, server)
     original = received(account, mf.crlf_injection_subject())
     response = alice_client.post(reverse("reply", args=[original.pk]))
-    draft = Outgoing.objects.get(pk=int(response.url.rstrip("/").split("/")[-1]))
+    draft = draft_from(response)
     assert "\r" not in draft.subject and "\n" not in draft.subject
     assert draft.subject.startswith("Re: ")
     assert draft.in_reply_to == original.message_id
@@ -463,7 +468,7 @@ def test_reply_all_leaves_out_the_users_own_address(alice_client, alice):
     )
     original = received(account, raw)
     response = alice_client.post(reverse("reply", args=[original.pk]), {"all": "1"})
-    draft = Outgoing.objects.get(pk=int(response.url.rstrip("/").split("/")[-1]))
+    draft = draft_from(response)
     assert "bob@example.test" in draft.to
     assert "alice@example.test" not in draft.to + draft.cc
     assert "carol@example.test" in draft.cc and "dave@example.test" in draft.cc
@@ -479,13 +484,13 @@ def test_forward_inline_keeps_attachments_and_forward_as_attachment_attaches_eml
     )
     original = received(account, raw)
     response = alice_client.post(reverse("forward", args=[original.pk]))
-    draft = Outgoing.objects.get(pk=int(response.url.rstrip("/").split("/")[-1]))
+    draft = draft_from(response)
     assert draft.subject == "Fwd: Quarterly"
     assert "Forwarded message" in draft.body
     assert [a.filename for a in draft.attachments.all()] == ["보고서.pdf"]
 
     response = alice_client.post(reverse("forward", args=[original.pk]), {"as": "attachment"})
-    draft = Outgoing.objects.get(pk=int(response.url.rstrip("/").split("/")[-1]))
+    draft = draft_from(response)
     with django_capture_on_commit_callbacks(execute=True):
         compose_post(
             alice_client,
@@ -688,7 +693,7 @@ def test_deleting_the_original_keeps_the_attachment_a_forward_draft_uses(
     raw = mf.with_attachments(attachments=[("계약서.pdf", "application/pdf", b"%PDF-shared")])
     original = received(account, raw)
     response = alice_client.post(reverse("forward", args=[original.pk]))
-    draft = Outgoing.objects.get(pk=int(response.url.rstrip("/").split("/")[-1]))
+    draft = draft_from(response)
     [attachment] = draft.attachments.all()
     assert attachment.file.name == original.attachments.get().file.name  # one shared file
 
@@ -721,7 +726,7 @@ def test_forward_as_attachment_survives_deleting_the_original(
     raw = mf.with_attachments(attachments=[("a.pdf", "application/pdf", b"%PDF-1")])
     original = received(account, raw)
     response = alice_client.post(reverse("forward", args=[original.pk]), {"as": "attachment"})
-    draft = Outgoing.objects.get(pk=int(response.url.rstrip("/").split("/")[-1]))
+    draft = draft_from(response)
     [attachment] = draft.attachments.all()  # listed, and removable, like any attachment
     assert attachment.content_type == "message/rfc822"
 
