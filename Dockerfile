@@ -12,6 +12,8 @@ COPY manage.py ./
 COPY webmail ./webmail
 COPY accounts ./accounts
 COPY mailbox ./mailbox
+COPY mailcore ./mailcore
+COPY devmail ./devmail
 COPY templates ./templates
 COPY static ./static
 RUN useradd --system --uid 10001 --home /app webmail \

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from mailbox import pop3, smtp
+from mailcore import pop3, smtp
 
 from .models import MailAccount
 

@@ -7,8 +7,8 @@ is the memory the probe needed. Probes, from the bare protocol to the whole poll
 so the differences show where the copies are:
 
 - poplib:  stdlib poplib RETR (a list of lines), the floor;
-- retr:    mailbox.pop3.POP3Session.retr (the raw bytes);
-- parse:   retr + mailbox.mime.parse_message;
+- retr:    mailcore.pop3.POP3Session.retr (the raw bytes);
+- parse:   retr + mailcore.mime.parse_message;
 - store:   retr + mailbox.ingest.store_message (parse, blobs, rows, search vector);
 - poll:    mailbox.ingest.poll_account, the real path (target: <= 4x the message size).
 
@@ -36,7 +36,7 @@ PROBES = ["poplib", "retr", "parse", "store", "poll"]
 def big_message(attachment_bytes: int, seed: int = 25) -> bytes:
     import random
 
-    from tests import mailfactory as mf
+    from testkit import mailfactory as mf
 
     data = random.Random(seed).randbytes(attachment_bytes)
     return mf.message(
@@ -73,8 +73,9 @@ def probe(name: str, host: str, port: int, login: str, password: str, account_id
     import poplib
 
     from accounts.models import MailAccount
-    from mailbox import ingest, mime, pop3
+    from mailbox import ingest
     from mailbox.models import Message
+    from mailcore import mime, pop3
 
     account = MailAccount.objects.get(pk=account_id)
     Message.objects.exists()  # connect now, not inside the measurement

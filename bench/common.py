@@ -337,7 +337,7 @@ def free_port() -> int:
 
 
 class DevmailUser:
-    """Same shape as tests.pop3_servers.DovecotUser: a login and deliver(raw)."""
+    """Same shape as testkit.pop3_servers.DovecotUser: a login and deliver(raw)."""
 
     def __init__(self, store, name: str, password: str) -> None:
         self._store = store
@@ -355,7 +355,7 @@ class DevmailServer:
     host = LOOPBACK
 
     def __init__(self, root: Path) -> None:
-        from mailbox import devmail
+        import devmail
 
         self.root = root
         self.port = 0
@@ -421,7 +421,7 @@ def pop3_server(kind: str = "auto") -> Iterator:
     root = Path(tempfile.mkdtemp(prefix="webmail-bench-pop3-"))
     root.chmod(0o755)  # as root, Dovecot's mail user is `nobody`
     if kind == "dovecot" or (kind == "auto" and os.path.exists(DOVECOT_BINARY)):
-        from tests.pop3_servers import DovecotServer
+        from testkit.pop3_servers import DovecotServer
 
         server = DovecotServer(root)
     else:

@@ -70,7 +70,7 @@ def _attachment_size(rng: random.Random) -> int:
 
 def make_message(rng: random.Random, i: int) -> tuple[str, bytes]:
     """One realistic message: (kind, raw bytes with CRLF line endings)."""
-    from tests import mailfactory as mf
+    from testkit import mailfactory as mf
 
     korean = rng.random() < 0.35
     subject = (

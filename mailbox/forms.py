@@ -2,7 +2,9 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from . import actions, compose
+from mailcore import compose
+
+from . import actions
 from .models import Folder
 
 ACTIONS = {

@@ -34,8 +34,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import MailAccount
+from mailcore import compose, mime, pop3
 
-from . import compose, mime, pop3, reports
+from . import reports
 from .models import Attachment, Folder, Message, SkippedMessage
 from .search import MAX_BODY_CHARS, search_vector
 

@@ -24,8 +24,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import compose, ingest, smtp
-from .mime import safe_filename
+from mailcore import compose, smtp
+from mailcore.mime import safe_filename
+
+from . import ingest
 from .models import Folder, Message, Outgoing, OutgoingAttachment, OutgoingStatus
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,8 @@ outcome is shown on that sent message.
 
 import logging
 
-from . import compose
+from mailcore import compose
+
 from .models import Outgoing
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,11 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from . import actions, listing, sanitize
+from mailcore import sanitize
+from mailcore.mime import safe_filename
+
+from . import actions, listing
 from .forms import BulkActionForm
-from .mime import safe_filename
 from .models import Folder, Message, Outgoing, OutgoingStatus, SkippedMessage, TrustedSender
 from .search import filter_by_search
 from .tasks import poll_account

@@ -5,7 +5,9 @@ from django.core.files.storage import default_storage
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import mime, outbox
+from mailcore import mime
+
+from . import outbox
 from .forms import ComposeForm
 from .models import Folder, Message, Outgoing
 

@@ -66,5 +66,5 @@ def alice_client(client, alice):
     return client
 
 
-from tests.pop3_servers import *  # noqa: E402,F403 - dovecot, pop3_user, cut_proxy, fake_pop3
-from tests.smtp_servers import *  # noqa: E402,F403 - smtp_server
+from testkit.pop3_servers import *  # noqa: E402,F403 - dovecot, pop3_user, cut_proxy, fake_pop3
+from testkit.smtp_servers import *  # noqa: E402,F403 - smtp_server

@@ -1,4 +1,4 @@
-"""Tests of mailbox.compose: addresses, building, replies/forwards, MDNs and reports."""
+"""Tests of mailcore.compose: addresses, building, replies/forwards, MDNs and reports."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from email.parser import BytesParser
 
 import pytest
 
-from mailbox.compose import (
+from mailcore.compose import (
     AddressError,
     BuiltMessage,
     Mailbox,
@@ -29,7 +29,7 @@ from mailbox.compose import (
     reply_subject,
     threading_headers,
 )
-from mailbox.mime import parse_message
+from mailcore.mime import parse_message
 
 KST = timezone(timedelta(hours=9))
 ME = Mailbox("김민수", "minsu@example.kr")

@@ -19,8 +19,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from mailbox.devmail import DevMail, DevMailError, UserStore, parse_hostport
-from mailbox.pop3 import POP3AuthError, POP3Session, Security
+from devmail import DevMail, DevMailError, UserStore, parse_hostport
+from mailcore.pop3 import POP3AuthError, POP3Session, Security
 
 LOOPBACK = "127.0.0.1"
 ALICE = "alice@example.test"

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import MailAccount, User
+from devmail import DevMail
 from mailbox import ingest
-from mailbox.devmail import DevMail
 from mailbox.models import Folder, Message, Outgoing, OutgoingStatus
 from tests.conftest import make_account
 

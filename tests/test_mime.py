@@ -1,4 +1,4 @@
-"""Tests for mailbox.mime: plain pytest, no Django needed."""
+"""Tests for mailcore.mime: plain pytest, no Django needed."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mailbox import mime
-from mailbox.mime import (
+from mailcore import mime
+from mailcore.mime import (
     Address,
     decode_charset,
     decode_header_text,
@@ -19,7 +19,7 @@ from mailbox.mime import (
     parse_message,
     safe_filename,
 )
-from tests import mailfactory as mf
+from testkit import mailfactory as mf
 
 RECEIVED = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 

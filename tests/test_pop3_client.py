@@ -1,4 +1,4 @@
-"""mailbox.pop3 against a real Dovecot, a fake POP3 server and a fault proxy."""
+"""mailcore.pop3 against a real Dovecot, a fake POP3 server and a fault proxy."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import ssl
 
 import pytest
 
-from mailbox.pop3 import (
+from mailcore.pop3 import (
     ListingEntry,
     POP3AuthError,
     POP3ConnectionError,
@@ -16,7 +16,7 @@ from mailbox.pop3 import (
     Security,
     _read_multiline,
 )
-from tests.pop3_servers import CutProxy, DovecotServer, DovecotUser, FakePOP3Server
+from testkit.pop3_servers import CutProxy, DovecotServer, DovecotUser, FakePOP3Server
 
 TIMEOUT = 5.0
 

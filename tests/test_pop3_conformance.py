@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from mailbox.devmail import DevMail
-from mailbox.pop3 import POP3AuthError, POP3Session, Security
+from devmail import DevMail
+from mailcore.pop3 import POP3AuthError, POP3Session, Security
 
 LOOPBACK = "127.0.0.1"
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from mailbox import ingest
 from mailbox.models import Folder, Message, TrustedSender
-from tests import mailfactory as mf
+from testkit import mailfactory as mf
 
 _uidls = itertools.count(1)
 

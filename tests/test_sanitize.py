@@ -1,4 +1,4 @@
-"""mailbox.sanitize: hostile HTML email in, inert HTML out.
+"""mailcore.sanitize: hostile HTML email in, inert HTML out.
 
 Payload classes come from webmail CVEs (Roundcube, Horde, Zimbra,
 SquirrelMail) and the usual mutation-XSS corpus. Every check runs on the
@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from mailbox.sanitize import SanitizedHtml, render_plain_text, sanitize_email_html
+from mailcore.sanitize import SanitizedHtml, render_plain_text, sanitize_email_html
 
 LINK_REL = "noopener noreferrer nofollow"
 ALLOWED_OUTPUT_ATTRS = {

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mailbox import ingest, outbox, reports
 from mailbox.models import Folder, Message, Outgoing, OutgoingStatus
-from tests import mailfactory as mf
+from testkit import mailfactory as mf
 from tests.conftest import make_account
 
 
@@ -643,7 +643,7 @@ def test_broker_down_at_send_leaves_the_message_queued_for_the_sweeper(
 
 
 def test_data_start_is_recorded_only_when_data_begins(alice, smtp_server, monkeypatch, db):
-    from mailbox import smtp
+    from mailcore import smtp
 
     server = smtp_server(rcpt_replies={"bob@example.test": "451 4.7.1 Greylisted"})
     account = smtp_account(alice, server)

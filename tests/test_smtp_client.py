@@ -1,4 +1,4 @@
-"""mailbox.smtp.send_message against real aiosmtpd servers (tests/smtp_servers.py)."""
+"""mailcore.smtp.send_message against real aiosmtpd servers (testkit/smtp_servers.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from mailbox import smtp
-from tests.smtp_servers import free_port
+from mailcore import smtp
+from testkit.smtp_servers import free_port
 
 SENDER = "alice@example.test"
 MESSAGE = (
@@ -314,9 +314,9 @@ def test_greeting_421_is_temporary(smtp_server):
 
 def test_message_body_is_not_logged(smtp_server, caplog):
     server = smtp_server()
-    with caplog.at_level(logging.DEBUG, logger="mailbox"):
+    with caplog.at_level(logging.DEBUG, logger="mailcore"):
         send(server, data=b"Subject: secret plans\r\n\r\nthe-body-marker\r\n")
-    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("mailbox"))
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("mailcore"))
     assert "1 of 1 recipients accepted" in ours
     assert "the-body-marker" not in ours
     assert "secret plans" not in ours

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from devmail import DevMail
 from mailbox import ingest
-from mailbox.devmail import DevMail
 from tests.conftest import PASSWORD, make_account, make_user
 
 try:  # test modules import these from here, so a machine without Playwright skips cleanly

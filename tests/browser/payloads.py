@@ -10,7 +10,7 @@ for them is recorded and aborted by the test's router, never sent.
 
 from __future__ import annotations
 
-from tests import mailfactory as mf
+from testkit import mailfactory as mf
 
 
 def js(tag: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mailbox.models import Folder, Message
-from tests import mailfactory as mf
+from testkit import mailfactory as mf
 from tests.browser.conftest import (
     ARTIFACTS,
     DESKTOP,

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests import mailfactory as mf
+from testkit import mailfactory as mf
 from tests.browser.conftest import (
     BROWSER_INTERNAL,
     PlaywrightError,
@@ -396,7 +396,7 @@ def test_a_preview_of_a_mislabelled_file_runs_nothing(bob_in_browser):
 
 def test_the_instruments_see_a_script_when_the_sanitizer_is_gone(bob_in_browser, monkeypatch):
     """The checks above are not blind: with the sanitizer replaced by a no-op they fail."""
-    from mailbox import sanitize
+    from mailcore import sanitize
 
     monkeypatch.setattr(
         sanitize,

@@ -1,4 +1,4 @@
-"""`manage.py devmail`: run the development mail server (see mailbox/devmail.py)."""
+"""`manage.py devmail`: run the development mail server (see devmail/server.py)."""
 
 import logging
 import sys
@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from mailbox import devmail
+import devmail
 
 
 def _hostport(value: str) -> tuple[str, int]:

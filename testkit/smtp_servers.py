@@ -1,6 +1,6 @@
 """Real (aiosmtpd) SMTP servers for tests, scriptable per test.
 
-Plain module of fixtures; `tests/conftest.py` does `from tests.smtp_servers import *`.
+Plain module of fixtures; `tests/conftest.py` does `from testkit.smtp_servers import *`.
 
 - `smtp_server` (factory): smtp_server(**options) -> SMTPTestServer, an aiosmtpd
   Controller on 127.0.0.1 (a free port), stopped at teardown. Options:
@@ -43,7 +43,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from tests.certs import write_self_signed_cert
+from testkit.certs import write_self_signed_cert
 
 __all__ = ["ReceivedMessage", "SMTPTestServer", "smtp_server"]
 

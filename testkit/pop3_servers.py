@@ -1,6 +1,6 @@
 """POP3 servers for tests: a real Dovecot, a scriptable fake, and a fault proxy.
 
-Plain module of fixtures; `tests/conftest.py` does `from tests.pop3_servers import *`.
+Plain module of fixtures; `tests/conftest.py` does `from testkit.pop3_servers import *`.
 
 - `dovecot` (session): a real Dovecot from a temporary config, loopback only.
   Needs Debian's dovecot-pop3d (`.ci/install-dovecot.sh`); skipped without it,
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.certs import write_self_signed_cert
+from testkit.certs import write_self_signed_cert
 
 __all__ = [
     "CutProxy",

@@ -1,6 +1,6 @@
 """Outgoing mail: address lists, building messages, replies/forwards, MDNs and reports.
 
-Django-free like :mod:`mailbox.mime`, whose parser it reuses for everything incoming.
+Django-free like :mod:`mailcore.mime`, whose parser it reuses for everything incoming.
 
 Header injection is guarded in three places: form input is checked with
 :func:`has_control_chars`, every value taken from a received message is cleaned
