@@ -36,6 +36,7 @@ run: migrate
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/python manage.py makemigrations --check --dry-run --settings=tests.settings
 
 test: install-dev lint

@@ -24,8 +24,8 @@ class Message(models.Model):
     folder = models.CharField(max_length=10, choices=Folder.choices, default=Folder.INBOX)
     # Where "Restore" puts a message back from Trash.
     trashed_from = models.CharField(max_length=10, choices=Folder.choices, blank=True)
-    # The POP3 server's unique id; see mailbox.ingest.server_key for servers without UIDL
-    # and for ids too long for an index.
+    # The POP3 server's unique id; see mailbox.ingest.uid_key and fallback_key for ids
+    # too long for an index and for servers without UIDL.
     uidl = models.CharField("POP3 UIDL", max_length=255, blank=True)
 
     message_id = models.CharField(max_length=998, blank=True)

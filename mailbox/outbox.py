@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from mailcore import compose, smtp
@@ -112,17 +113,13 @@ def queue_for_sending(outgoing: Outgoing) -> Outgoing:
     return locked
 
 
+# Sent after the commit that queued an Outgoing row. mailbox.tasks connects the receiver
+# that enqueues delivery, so this module never imports the tasks that call it.
+outgoing_queued = Signal()
+
+
 def _enqueue_on_commit(outgoing_id: int) -> None:
-    from .tasks import send_outgoing
-
-    # If the broker is down now, the row stays queued and the sweeper retries.
-    def enqueue():
-        try:
-            send_outgoing.delay(outgoing_id)
-        except Exception:  # noqa: BLE001 - broker down: the sweeper picks it up
-            log.warning("could not enqueue outgoing %s; the sweeper will", outgoing_id)
-
-    transaction.on_commit(enqueue)
+    transaction.on_commit(lambda: outgoing_queued.send(sender=Outgoing, outgoing_id=outgoing_id))
 
 
 def cancel(outgoing: Outgoing) -> bool:

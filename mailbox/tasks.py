@@ -1,8 +1,17 @@
-"""Celery tasks: thin wrappers that load ids and call plain functions in ingest."""
+"""Celery tasks: thin entry points that load ids and call plain functions in ingest and outbox.
+
+Domain functions never import this module: outbox announces a queued message with the
+`outgoing_queued` signal after commit, and the receiver here enqueues its delivery.
+"""
+
+import logging
 
 from celery import shared_task
+from django.dispatch import receiver
 
 from . import ingest, outbox
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -35,3 +44,12 @@ def sweep_outbox() -> int:
     for outgoing_id in due:
         send_outgoing.delay(outgoing_id)
     return len(due)
+
+
+@receiver(outbox.outgoing_queued)
+def enqueue_delivery(sender, outgoing_id: int, **kwargs) -> None:
+    # If the broker is down now, the row stays queued and the sweeper retries.
+    try:
+        send_outgoing.delay(outgoing_id)
+    except Exception:  # noqa: BLE001 - broker down: the sweeper picks it up
+        log.warning("could not enqueue outgoing %s; the sweeper will", outgoing_id)
