@@ -2,6 +2,8 @@ import zoneinfo
 
 from django import forms
 
+from mailcore.security import Security
+
 from .models import DEFAULT_PORTS, PORT_SECURITY, MailAccount, User
 
 PASSWORD_HELP_KEEP = "Leave empty to keep the saved password."
@@ -82,11 +84,11 @@ class MailAccountForm(KeepSavedPasswordsMixin, forms.ModelForm):
         if f"{proto}_port" in self.errors:
             return
         if port is not None and not security:
-            cleaned[f"{proto}_security"] = PORT_SECURITY.get(port, "starttls")
+            cleaned[f"{proto}_security"] = PORT_SECURITY.get(port, Security.STARTTLS)
         elif security and port is None:
             cleaned[f"{proto}_port"] = DEFAULT_PORTS[proto][security]
         elif port is None and not security:
-            default = "ssl" if proto == "pop3" else "starttls"
+            default = Security.SSL if proto == "pop3" else Security.STARTTLS
             cleaned[f"{proto}_security"] = default
             cleaned[f"{proto}_port"] = DEFAULT_PORTS[proto][default]
 

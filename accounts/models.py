@@ -5,6 +5,9 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mailcore.security import Security
 
 from .crypto import EncryptedTextField
 from .validators import validate_hostname, validate_time_zone
@@ -21,10 +24,12 @@ class User(AbstractUser):
     )
 
 
-class Security(models.TextChoices):
-    NONE = "none", "None (plain text)"
-    STARTTLS = "starttls", "STARTTLS"
-    SSL = "ssl", "SSL/TLS"
+# The form's and admin's names for mailcore's security modes.
+SECURITY_CHOICES = [
+    (Security.NONE.value, _("None (plain text)")),
+    (Security.STARTTLS.value, _("STARTTLS")),
+    (Security.SSL.value, _("SSL/TLS")),
+]
 
 
 # The security a port conventionally uses (RFC 8314 for 995/465).
@@ -54,7 +59,7 @@ class MailAccount(models.Model):
     pop3_host = models.CharField("POP3 host", max_length=253, validators=[validate_hostname])
     pop3_port = models.PositiveIntegerField("POP3 port", default=995, validators=port_validators)
     pop3_security = models.CharField(
-        "POP3 security", max_length=10, choices=Security.choices, default=Security.SSL
+        "POP3 security", max_length=10, choices=SECURITY_CHOICES, default=Security.SSL.value
     )
     pop3_login = models.CharField("POP3 login", max_length=254)
     pop3_password = EncryptedTextField("POP3 password", blank=True)
@@ -65,7 +70,7 @@ class MailAccount(models.Model):
     smtp_host = models.CharField("SMTP host", max_length=253, validators=[validate_hostname])
     smtp_port = models.PositiveIntegerField("SMTP port", default=587, validators=port_validators)
     smtp_security = models.CharField(
-        "SMTP security", max_length=10, choices=Security.choices, default=Security.STARTTLS
+        "SMTP security", max_length=10, choices=SECURITY_CHOICES, default=Security.STARTTLS.value
     )
     smtp_login = models.CharField(
         "SMTP login",

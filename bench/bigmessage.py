@@ -26,7 +26,13 @@ import sys
 import time
 from pathlib import Path
 
-from bench import common
+from bench.cli import main_wrapper, parser
+from bench.database import BenchDatabase, child_env, clear_media, database_version
+from bench.locations import ROOT
+from bench.report import result_document, table
+from bench.servers import pop3_server, server_kind
+from bench.timing import median
+from bench.users import make_user_and_account, new_login
 
 NAME = "bigmessage"
 TARGET_FACTOR = 4.0
@@ -123,9 +129,7 @@ def _run_probe(name: str, server, user, account) -> dict:
         name,
         json.dumps([server.host, server.port, user.name, user.password, account.pk]),
     ]
-    out = subprocess.run(
-        command, cwd=common.ROOT, env=common.child_env(), capture_output=True, text=True
-    )
+    out = subprocess.run(command, cwd=ROOT, env=child_env(), capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"probe {name} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -135,21 +139,21 @@ def run(server, attachment_mb: float = 25, runs: int = 3) -> dict:
     from mailbox.models import Message
 
     raw = big_message(int(attachment_mb * 1024 * 1024))
-    login, password = common.new_login()
+    login, password = new_login()
     user = server.add_user(login, password)
     delivered = user.deliver(raw)
     wire = getattr(delivered, "wire", None) or getattr(delivered, "data", raw)
     size = len(wire)
-    _, account = common.make_user_and_account(f"big{login}", server, user)
+    _, account = make_user_and_account(f"big{login}", server, user)
     figures = {}
     for name in PROBES:
         samples = []
         for _ in range(runs):
             Message.objects.filter(account=account).delete()
-            common.clear_media()
+            clear_media()
             sample = _run_probe(name, server, user, account)
             samples.append((sample["peak_kb"] - sample["baseline_kb"]) * 1024)
-        peak = common.median(samples)
+        peak = median(samples)
         figures[name] = {
             "peak_above_baseline_mb": round(peak / 1e6, 1),
             "factor": round(peak / size, 2),
@@ -160,7 +164,7 @@ def run(server, attachment_mb: float = 25, runs: int = 3) -> dict:
         "message_bytes": size,
         "message_mb": round(size / 1e6, 1),
         "attachment_mb": round(attachment_mb * 1024 * 1024 / 1e6, 1),
-        "server": common.server_kind(server),
+        "server": server_kind(server),
         "runs": runs,
         "probes": figures,
         "meets_target": figures["poll"]["factor"] <= TARGET_FACTOR,
@@ -174,9 +178,9 @@ def report(data: dict, quick: bool) -> dict:
         f"one message of {data['message_mb']} MB ({data['attachment_mb']} MB attachment), "
         f"{data['server']}, {data['database']}"
     )
-    print(common.table(["probe", "peak above baseline MB", "x message size"], rows))
+    print(table(["probe", "peak above baseline MB", "x message size"], rows))
     print(f"target: poll <= {TARGET_FACTOR}x: {'yes' if data['meets_target'] else 'NO'}")
-    return common.result(
+    return result_document(
         NAME,
         data,
         params={"attachment_mb": data["attachment_mb"], "runs": data["runs"], "quick": quick},
@@ -190,7 +194,7 @@ def report(data: dict, quick: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict | None:
-    p = common.parser(__doc__.split("\n")[0])
+    p = parser(__doc__.split("\n")[0])
     p.add_argument("--probe", choices=PROBES, help="(internal) run one probe and print JSON")
     p.add_argument("probe_args", nargs="?", help="(internal)")
     p.add_argument("--pop3", choices=["auto", "dovecot", "devmail"], default="auto")
@@ -205,15 +209,15 @@ def main(argv: list[str] | None = None) -> dict | None:
     attachment_mb = 2 if args.quick else 25
     runs = args.runs or (1 if args.quick else 3)
 
-    def body(db: common.BenchDatabase) -> dict:
+    def body(db: BenchDatabase) -> dict:
         start = time.perf_counter()
-        with common.pop3_server(args.pop3) as server:
+        with pop3_server(args.pop3) as server:
             data = run(server, attachment_mb, runs)
-        data["database"] = common.database_version()
+        data["database"] = database_version()
         data["wall_seconds"] = round(time.perf_counter() - start, 1)
         return report(data, args.quick)
 
-    return common.main_wrapper(NAME, args, body)
+    return main_wrapper(NAME, args, body)
 
 
 if __name__ == "__main__":

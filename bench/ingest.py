@@ -1,6 +1,6 @@
 """Ingest: a POP3 poll end to end against a bare poplib loop over the same maildrop.
 
-A mailbox of N realistic messages (default 2,000) generated here: 60% text/plain,
+A mailbox of N realistic messages (default 2,000, from testkit.corpus): 60% text/plain,
 25% multipart/alternative with HTML, 15% with 1-3 attachments of 10 KB-2 MB
 (log-uniform), about a third Korean (UTF-8, and CP949 labelled EUC-KR), about 3%
 malformed. It is delivered once to a real Dovecot (devmail when Dovecot is not
@@ -19,117 +19,20 @@ poll with nothing new (target < 0.2 s for 2,000 UIDLs) next to its own floor
 
 from __future__ import annotations
 
-import math
 import poplib
-import random
 import time
 
-from bench import common
+from bench.cli import main_wrapper, parser
+from bench.database import BenchDatabase, clear_media, database_version
+from bench.report import result_document, table
+from bench.servers import pop3_server, server_kind
+from bench.timing import median, timed
+from bench.users import make_user_and_account, new_login
+from testkit.corpus import corpus
 
 NAME = "ingest"
 TARGET_RATIO = 1.5
 TARGET_NOTHING_NEW_S = 0.2
-
-ENGLISH = (
-    "Hi team, following up on yesterday's call about the quarterly numbers. "
-    "The draft report is attached; please review the budget section before Friday. "
-    "Let me know if the schedule for the release still works for everyone. "
-    "We also need the signed contract back from the customer by the end of the month. "
-)
-KOREAN = (
-    "안녕하세요. 어제 회의에서 말씀드린 분기 실적 자료를 공유드립니다. "
-    "예산 부분은 금요일 전까지 검토 부탁드립니다. 일정 변경이 있으면 알려주세요. "
-    "고객사 계약서는 이번 달 말까지 회신받아야 합니다. 감사합니다. "
-)
-ATTACHMENT_TYPES = [
-    ("report.pdf", "application/pdf"),
-    ("photo.jpg", "image/jpeg"),
-    ("data.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    ("archive.zip", "application/zip"),
-    ("2024년 1분기 보고서.pdf", "application/pdf"),
-]
-
-
-def _text(rng: random.Random, korean: bool, low: int = 300, high: int = 8000) -> str:
-    unit = KOREAN if korean else ENGLISH
-    size = int(math.exp(rng.uniform(math.log(low), math.log(high))))
-    words = (unit * (size // len(unit) + 1))[:size].split(" ")
-    lines, line = [], ""
-    for word in words:
-        if len(line) + len(word) > 72:
-            lines.append(line)
-            line = ""
-        line += word + " "
-    lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
-def _attachment_size(rng: random.Random) -> int:
-    return int(math.exp(rng.uniform(math.log(10 * 1024), math.log(2 * 1024 * 1024))))
-
-
-def make_message(rng: random.Random, i: int) -> tuple[str, bytes]:
-    """One realistic message: (kind, raw bytes with CRLF line endings)."""
-    from testkit import mailfactory as mf
-
-    korean = rng.random() < 0.35
-    subject = (
-        f"{'분기 보고서 검토 요청' if korean else 'Quarterly report review'} #{i}"
-        if rng.random() < 0.9
-        else f"Re: {'회의 일정' if korean else 'meeting schedule'} {i}"
-    )
-    day = 1 + i % 28
-    headers = {
-        "message_id": f"<bench-{i}-{rng.getrandbits(32):08x}@example.test>",
-        "date": f"Tue, {day:02d} Oct 2026 {i % 24:02d}:{i % 60:02d}:00 +0900",
-        "from_": (
-            f"{mf.encoded_word('김민수')} <minsoo{i % 50}@example.kr>"
-            if korean
-            else f"Sender {i % 50} <sender{i % 50}@example.com>"
-        ),
-    }
-    roll = rng.random()
-    if roll < 0.03:  # malformed
-        kind = rng.choice(["bad_base64", "no_boundary", "garbage_addresses", "unknown_charset"])
-        raw = getattr(mf, kind)()
-        raw = raw.replace(mf.DEFAULT_MESSAGE_ID.encode(), headers["message_id"].encode())
-        return "malformed", raw
-    if roll < 0.60:
-        if korean and rng.random() < 0.4:
-            body = mf.text_part(_text(rng, True), charset="cp949", label="euc-kr", cte="base64")
-            subject = mf.encoded_word(subject, "cp949", label="euc-kr")
-        else:
-            body = mf.text_part(_text(rng, korean))
-            subject = mf.encoded_word(subject) if korean else subject
-        return "plain", mf.message(body, subject=subject, **headers)
-    text = _text(rng, korean)
-    html = "".join(f"<p>{line}</p>" for line in text.splitlines())
-    html = f'<html><body><div style="font-family:sans-serif">{html}</div></body></html>'
-    subject = mf.encoded_word(subject) if korean else subject
-    alternative = mf.multipart(
-        "alternative", mf.text_part(text), mf.text_part(html, "html", cte="quoted-printable")
-    )
-    if roll < 0.85:
-        return "alternative", mf.message(alternative, subject=subject, **headers)
-    parts = []
-    for _ in range(rng.randint(1, 3)):
-        name, ctype = rng.choice(ATTACHMENT_TYPES)
-        data = rng.randbytes(_attachment_size(rng))
-        if name.isascii():
-            parts.append(mf.attachment_part(data, name, ctype))
-        else:
-            quoted = "".join(f"%{b:02X}" for b in name.encode())
-            params = f";\r\n filename*=utf-8''{quoted}"
-            parts.append(mf.attachment_part(data, None, ctype, filename_params=params))
-    return "attachments", mf.message(
-        mf.multipart("mixed", alternative, *parts), subject=subject, **headers
-    )
-
-
-def corpus(n: int, seed: int = 2026) -> list[tuple[str, bytes]]:
-    rng = random.Random(seed)
-    return [make_message(rng, i) for i in range(n)]
-
 
 # --------------------------------------------------------------------------- the two paths
 
@@ -171,7 +74,7 @@ def _reset(account) -> None:
     from mailbox.models import Message
 
     Message.objects.filter(account=account).delete()
-    common.clear_media()
+    clear_media()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM mailbox_message, mailbox_attachment")
@@ -222,11 +125,11 @@ def profile_poll(account, top: int = 40) -> list[dict]:
 def run(server, n: int = 2000, runs: int = 3, *, profile: bool = False, seed: int = 2026) -> dict:
     """Deliver n messages to `server` and measure both paths `runs` times."""
     messages = corpus(n, seed)
-    login, password = common.new_login()
+    login, password = new_login()
     pop3_user = server.add_user(login, password)
     for _, raw in messages:
         pop3_user.deliver(raw)
-    _, account = common.make_user_and_account(f"ingest{login}", server, pop3_user)
+    _, account = make_user_and_account(f"ingest{login}", server, pop3_user)
     args = (server.host, server.port, pop3_user.name, pop3_user.password)
 
     floor_poll(*args)  # warm: the server's index and the page cache
@@ -234,7 +137,7 @@ def run(server, n: int = 2000, runs: int = 3, *, profile: bool = False, seed: in
     stored = failed_parse = 0
     for _ in range(runs):
         _reset(account)
-        seconds, (count, floor_bytes) = common.timed(lambda: floor_poll(*args))
+        seconds, (count, floor_bytes) = timed(lambda: floor_poll(*args))
         if count != n:
             raise RuntimeError(f"the floor saw {count} messages, not {n}")
         floor_times.append(seconds)
@@ -247,13 +150,13 @@ def run(server, n: int = 2000, runs: int = 3, *, profile: bool = False, seed: in
     # Second poll: everything is stored already.
     nothing_new, nothing_new_floor = [], []
     for _ in range(max(3, runs)):
-        nothing_new_floor.append(common.timed(lambda: floor_nothing_new(*args))[0])
+        nothing_new_floor.append(timed(lambda: floor_nothing_new(*args))[0])
         seconds, result = our_poll(account)
         if result.new:
             raise RuntimeError("the second poll found new messages")
         nothing_new.append(seconds)
 
-    floor_s, our_s = common.median(floor_times), common.median(our_times)
+    floor_s, our_s = median(floor_times), median(our_times)
     mb = floor_bytes / 1e6
     kinds: dict[str, int] = {}
     for kind, _ in messages:
@@ -262,7 +165,7 @@ def run(server, n: int = 2000, runs: int = 3, *, profile: bool = False, seed: in
         "messages": n,
         "megabytes": round(mb, 1),
         "mix": kinds,
-        "server": common.server_kind(server),
+        "server": server_kind(server),
         "runs": runs,
         "floor": {
             "median_s": round(floor_s, 3),
@@ -280,12 +183,12 @@ def run(server, n: int = 2000, runs: int = 3, *, profile: bool = False, seed: in
         },
         "ratio": round(our_s / floor_s, 2),
         "nothing_new": {
-            "median_s": round(common.median(nothing_new), 4),
-            "floor_median_s": round(common.median(nothing_new_floor), 4),
+            "median_s": round(median(nothing_new), 4),
+            "floor_median_s": round(median(nothing_new_floor), 4),
             "uidls": n,
         },
         "meets_ratio_target": our_s / floor_s <= TARGET_RATIO,
-        "meets_nothing_new_target": common.median(nothing_new) < TARGET_NOTHING_NEW_S,
+        "meets_nothing_new_target": median(nothing_new) < TARGET_NOTHING_NEW_S,
     }
     if profile:
         data["profile"] = profile_poll(account)
@@ -322,8 +225,8 @@ def report(data: dict, quick: bool) -> dict:
     ]
     print()
     print(f"{f['messages']:,} messages, {f['megabytes']} MB, {f['server']}, {f['database']}")
-    print(common.table(["path", "seconds", "msg/s", "MB/s", "ratio", "target"], rows))
-    return common.result(
+    print(table(["path", "seconds", "msg/s", "MB/s", "ratio", "target"], rows))
+    return result_document(
         NAME,
         data,
         params={"messages": f["messages"], "runs": f["runs"], "quick": quick},
@@ -337,7 +240,7 @@ def report(data: dict, quick: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = common.parser(__doc__.split("\n")[0])
+    p = parser(__doc__.split("\n")[0])
     p.add_argument("--messages", type=int, default=None)
     p.add_argument("--profile", action="store_true", help="add a cProfile of one poll")
     p.add_argument("--pop3", choices=["auto", "dovecot", "devmail"], default="auto")
@@ -345,13 +248,13 @@ def main(argv: list[str] | None = None) -> dict:
     n = args.messages or (40 if args.quick else 2000)
     runs = args.runs or (1 if args.quick else 3)
 
-    def body(db: common.BenchDatabase) -> dict:
-        with common.pop3_server(args.pop3) as server:
+    def body(db: BenchDatabase) -> dict:
+        with pop3_server(args.pop3) as server:
             data = run(server, n, runs, profile=args.profile)
-        data["database"] = common.database_version()
+        data["database"] = database_version()
         return report(data, args.quick)
 
-    return common.main_wrapper(NAME, args, body)
+    return main_wrapper(NAME, args, body)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 
 Inbox runs on SQLite and, when DATABASE_URL points at a PostgreSQL server, on
 PostgreSQL too; search runs on the PostgreSQL data set of the inbox benchmark
-(built once). Results: bench/results/<name>.json.
+(built once; bench.inbox_search runs both). Results: bench/results/<name>.json.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from bench import common
+from bench.locations import RESULTS_DIR, ROOT
+from bench.report import table
 
 ORDER = ["ingest", "bigmessage", "inbox", "send"]
+MODULES = {"inbox": "inbox_search"}  # inbox, and search on the same data set
 
 
 def summary_rows(output: Path) -> list[list[object]]:
@@ -114,28 +116,25 @@ def summary_rows(output: Path) -> list[list[object]]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small N, for a smoke run")
-    p.add_argument("--output", type=Path, default=common.RESULTS_DIR)
+    p.add_argument("--output", type=Path, default=RESULTS_DIR)
     p.add_argument("--only", nargs="*", choices=ORDER, help="run only these")
     args = p.parse_args(argv)
     timings = {}
     start = time.perf_counter()
     for name in args.only or ORDER:
-        command = [sys.executable, "-m", f"bench.{name}", "--output", str(args.output)]
+        module = MODULES.get(name, name)
+        command = [sys.executable, "-m", f"bench.{module}", "--output", str(args.output)]
         if args.quick:
             command.append("--quick")
-        if name == "inbox":
-            command.append("--with-search")
         if name == "ingest":
             command.append("--profile")  # one extra poll under cProfile, kept in the JSON
         print(f"\n=== {name} ===", flush=True)
         began = time.perf_counter()
-        subprocess.run(command, cwd=common.ROOT, check=True)
+        subprocess.run(command, cwd=ROOT, check=True)
         timings[name] = round(time.perf_counter() - began, 1)
     total = round(time.perf_counter() - start, 1)
     print("\n=== summary ===")
-    print(
-        common.table(["benchmark", "context", "result", "target", "met"], summary_rows(args.output))
-    )
+    print(table(["benchmark", "context", "result", "target", "met"], summary_rows(args.output)))
     print(f"\nwall time: {timings} total {total} s")
     return 0
 

@@ -1,11 +1,11 @@
 """Search: a word in 0.1% of the mailbox, and a sender, at 100,000 and 1,000 messages.
 
-The same data set as bench.inbox (one user with 100,000 messages in Inbox, nine
-others with 100,000 each, one with 1,000; built once per database). Timed: the
+The same data set as bench.inbox (bench.dataset: one user with 100,000 messages in
+Inbox, nine others with 100,000 each, one with 1,000; built once per database). Timed: the
 search results page (`/?q=...`, the first 50 hits, through the whole Django stack),
 median of many requests, for:
 
-- word: bench.common.SEARCH_WORD, in 0.1% of each user's messages (at least one);
+- word: bench.bulk.SEARCH_WORD, in 0.1% of each user's messages (at least one);
 - sender name: "Minsoo Kim", the sender of 0.5% of each user's messages;
 - sender address: "minsoo.kim@daum.net", the same sender typed as an address.
 
@@ -15,6 +15,7 @@ in the JSON.
 
     python -m bench.search            # PostgreSQL when DATABASE_URL points at it, else SQLite
     python -m bench.search --quick
+    python -m bench.inbox_search      # with bench.inbox, on one data set
 """
 
 from __future__ import annotations
@@ -22,14 +23,19 @@ from __future__ import annotations
 import time
 from urllib.parse import urlencode
 
-from bench import common
+from bench import dataset
+from bench.bulk import SEARCH_WORD, SENDER_ADDRESS, SENDER_NAME
+from bench.cli import parser
+from bench.pages import client_for, count_queries, get
+from bench.report import machine_of, now_iso, table, write_result
+from bench.timing import median, ms
 
 NAME = "search"
 TARGET_MS = 200.0
 QUERIES = {
-    "word": common.SEARCH_WORD,
-    "sender_name": common.SENDER_NAME,
-    "sender_address": common.SENDER_ADDRESS,
+    "word": SEARCH_WORD,
+    "sender_name": SENDER_NAME,
+    "sender_address": SENDER_ADDRESS,
 }
 
 
@@ -58,9 +64,7 @@ def run(users: dict, runs: int = 25) -> dict:
     """Time the search page for {label: user}; the first label is the big mailbox."""
     from django.db import connection
 
-    from bench.inbox import _client, count_queries, get
-
-    clients = {label: _client(user) for label, user in users.items()}
+    clients = {label: client_for(user) for label, user in users.items()}
     urls = {name: "/?" + urlencode({"q": q}) for name, q in QUERIES.items()}
     timings = {label: {name: [] for name in QUERIES} for label in users}
     for label in users:
@@ -78,8 +82,8 @@ def run(users: dict, runs: int = 25) -> dict:
             figures[label][name] = {
                 "query": query,
                 "url": urls[name],
-                "median_ms": common.ms(common.median(timings[label][name])),
-                "min_ms": common.ms(min(timings[label][name])),
+                "median_ms": ms(median(timings[label][name])),
+                "min_ms": ms(min(timings[label][name])),
                 "hits": _hits(user, query),
                 "queries": len(count_queries(clients[label], urls[name])),
                 "explain": _explain(user, query),
@@ -103,9 +107,7 @@ def run(users: dict, runs: int = 25) -> dict:
 
 
 def report(results: dict, quick: bool) -> dict:
-    from bench.inbox import scale
-
-    size = scale(quick)
+    size = dataset.scale(quick)
     rows = []
     for kind, data in results.items():
         for name, c in data["search"]["comparison"].items():
@@ -123,7 +125,7 @@ def report(results: dict, quick: bool) -> dict:
             )
     print()
     print(
-        common.table(
+        table(
             [
                 "database",
                 "search",
@@ -137,7 +139,7 @@ def report(results: dict, quick: bool) -> dict:
         )
     )
     # The database version is per figure here, not per machine.
-    machine = common.machine_of(results)
+    machine = machine_of(results)
     notes = ["Server time of the search results page (first 50 hits) through the whole stack."]
     if any(
         d["vendor"] == "postgresql" and d["search"]["comparison"]["sender_address"]["hits_big"] == 0
@@ -150,7 +152,7 @@ def report(results: dict, quick: bool) -> dict:
         )
     return {
         "benchmark": NAME,
-        "date": common.now_iso(),
+        "date": now_iso(),
         "machine": machine,
         "params": {
             "messages_big_inbox": size["big"],
@@ -174,16 +176,14 @@ def report(results: dict, quick: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from bench import inbox
-
-    p = common.parser(__doc__.split("\n")[0])
+    p = parser(__doc__.split("\n")[0])
     args = p.parse_args(argv)
-    kind = inbox.databases(args.database)[-1]  # PostgreSQL when available
+    kind = dataset.databases(args.database)[-1]  # PostgreSQL when available
     start = time.perf_counter()
-    results = inbox.in_children([kind], args.quick, args.runs, "search")
+    results = dataset.in_children([kind], args.quick, args.runs, "search")
     data = report(results, args.quick)
     data["wall_seconds"] = round(time.perf_counter() - start, 1)
-    path = common.write_result(args.output, NAME, data)
+    path = write_result(args.output, NAME, data)
     print(f"\nwrote {path}")
     return data
 

@@ -31,7 +31,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench import common
+from bench.cli import main_wrapper, parser
+from bench.database import BenchDatabase, child_env, database_version
+from bench.locations import LOOPBACK, ROOT
+from bench.report import result_document, table
+from bench.servers import free_port
+from bench.timing import median
+from bench.users import make_user_and_account
 
 NAME = "send"
 TARGET_RATIO = 2.0
@@ -57,7 +63,7 @@ def sink_main(port: int) -> None:
             sys.stdout.flush()
             return "250 2.0.0 Ok: queued"
 
-    controller = Controller(Handler(), hostname=common.LOOPBACK, port=port, ready_timeout=10)
+    controller = Controller(Handler(), hostname=LOOPBACK, port=port, ready_timeout=10)
     controller.start()
     print("READY", flush=True)
     try:
@@ -70,11 +76,11 @@ class Sink:
     """The sink process and what it received, split into phases."""
 
     def __init__(self) -> None:
-        self.port = common.free_port()
+        self.port = free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.send", "--sink", str(self.port)],
-            cwd=common.ROOT,
-            env={**os.environ, "PYTHONPATH": str(common.ROOT)},
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -177,8 +183,8 @@ class Worker:
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 command,
-                cwd=common.ROOT,
-                env=common.child_env(),
+                cwd=ROOT,
+                env=child_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -309,7 +315,7 @@ def our_send(drafts: list, sink: Sink, timeout: float) -> dict:
 def floor_send(datas: list[tuple[str, list[str], bytes]], sink: Sink, port: int) -> dict:
     """The same bytes over one smtplib connection."""
     start = time.perf_counter()
-    client = smtplib.SMTP(common.LOOPBACK, port, timeout=60)
+    client = smtplib.SMTP(LOOPBACK, port, timeout=60)
     try:
         for envelope_from, recipients, data in datas:
             client.sendmail(envelope_from, recipients, data)
@@ -346,8 +352,8 @@ def run(n: int = 500, runs: int = 3, *, scratch: Path, queue: str, timeout: floa
     sink = Sink()
     worker = None
     try:
-        _, account = common.make_user_and_account(
-            f"sender{os.getpid()}", smtp_host=common.LOOPBACK, smtp_port=sink.port
+        _, account = make_user_and_account(
+            f"sender{os.getpid()}", smtp_host=LOOPBACK, smtp_port=sink.port
         )
         worker = Worker(scratch / "worker.log", queue)
         # Warm up: worker processes, connections, templates of the path.
@@ -367,8 +373,8 @@ def run(n: int = 500, runs: int = 3, *, scratch: Path, queue: str, timeout: floa
             worker.stop()
         sink.stop()
         _forget_queue(queue)
-    our_s = common.median([r["seconds"] for r in ours])
-    floor_s = common.median([r["seconds"] for r in floors])
+    our_s = median([r["seconds"] for r in ours])
+    floor_s = median([r["seconds"] for r in floors])
     duplicates = sum(r["duplicates"] for r in ours)
     losses = sum(r["losses"] for r in ours)
     return {
@@ -388,7 +394,7 @@ def run(n: int = 500, runs: int = 3, *, scratch: Path, queue: str, timeout: floa
         "ours": {
             "median_s": round(our_s, 3),
             "messages_per_s": round(n / our_s, 1),
-            "queue_median_s": round(common.median([r["queue_seconds"] for r in ours]), 3),
+            "queue_median_s": round(median([r["queue_seconds"] for r in ours]), 3),
             "runs": [
                 {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
                 for r in ours
@@ -424,12 +430,12 @@ def report(data: dict, quick: bool) -> dict:
         f"{data['messages']} messages of {data['message_kb']} KB, broker {data['broker']}, "
         f"worker concurrency {data['worker_concurrency']}, {data['database']}"
     )
-    print(common.table(["path", "seconds", "msg/s", "ratio", "target"], rows))
+    print(table(["path", "seconds", "msg/s", "ratio", "target"], rows))
     print(
         f"duplicates {data['duplicates']}, losses {data['losses']} "
         f"({'yes' if data['meets_exactly_once'] else 'NO'})"
     )
-    return common.result(
+    return result_document(
         NAME,
         data,
         params={"messages": data["messages"], "runs": data["runs"], "quick": quick},
@@ -442,7 +448,7 @@ def report(data: dict, quick: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict | None:
-    p = common.parser(__doc__.split("\n")[0])
+    p = parser(__doc__.split("\n")[0])
     p.add_argument("--messages", type=int, default=None)
     p.add_argument("--sink", type=int, help="(internal) run the SMTP sink on this port")
     p.add_argument("--smoke", action="store_true", help="tiny N, own database name per process")
@@ -456,13 +462,13 @@ def main(argv: list[str] | None = None) -> dict | None:
     scratch = Path(tempfile.mkdtemp(prefix="webmail-bench-send-"))
     queue = f"bench-send-{os.getpid()}"
 
-    def body(db: common.BenchDatabase) -> dict:
+    def body(db: BenchDatabase) -> dict:
         data = run(n, runs, scratch=scratch, queue=queue)
-        data["database"] = common.database_version()
+        data["database"] = database_version()
         return report(data, quick)
 
     try:
-        return common.main_wrapper(
+        return main_wrapper(
             NAME,
             args,
             body,

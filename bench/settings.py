@@ -1,16 +1,16 @@
 """Settings for the benchmarks: the test settings (placeholder secrets, DEBUG off,
 no developer .env) with the database and media directory the benchmark chose.
 
-`bench.common.configure()` sets DATABASE_URL (a database the benchmark creates and
+`bench.database.configure()` sets DATABASE_URL (a database the benchmark creates and
 drops) and WEBMAIL_BENCH_MEDIA_ROOT before Django starts, so helper processes (a
 Celery worker, a memory probe) share both with the benchmark that started them.
 """
 
 import os
 
-from tests.settings import *  # noqa: F403
+from testkit.settings import *  # noqa: F403
 
-_TEST_DIRS = [MEDIA_ROOT]  # noqa: F405 - an empty temp dir tests.settings made
+_TEST_DIRS = [MEDIA_ROOT]  # noqa: F405 - an empty temp dir testkit.settings made
 MEDIA_ROOT = os.environ.get("WEBMAIL_BENCH_MEDIA_ROOT") or MEDIA_ROOT  # noqa: F405
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     _TEST_DIRS.append(os.path.dirname(DATABASES["default"].pop("TEST")["NAME"]))  # noqa: F405

@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from mailcore import compose
+from mailcore import addresses, compose
 
 from . import actions
 from .models import Folder
@@ -141,8 +141,8 @@ class ComposeForm(forms.Form):
     def _clean_addresses(self, name: str) -> str:
         value = self.cleaned_data.get(name, "")
         try:
-            compose.parse_address_list(value)
-        except compose.AddressError as exc:
+            addresses.parse_address_list(value)
+        except addresses.AddressError as exc:
             raise forms.ValidationError(f"“{exc.item}” is not a valid email address.") from None
         return value
 

@@ -34,7 +34,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import MailAccount
-from mailcore import compose, mime, pop3
+from mailcore import mime, pop3
+from mailcore.addresses import Address
+from mailcore.reports import read_receipt_address
 
 from . import reports
 from .models import Attachment, Folder, Message, SkippedMessage
@@ -155,7 +157,7 @@ def _write_atomically(path: str, data: bytes) -> None:
         raise
 
 
-def _addresses(addresses: list[mime.Address]) -> str:
+def _addresses(addresses: list[Address]) -> str:
     return ", ".join(
         f"{a.name} <{a.address}>" if a.name and a.address else (a.address or a.name)
         for a in addresses
@@ -186,7 +188,7 @@ def prepare_message(raw: bytes, received_at: datetime | None = None) -> Fetched:
     rewrites nothing). Parsing never blocks storage: a message the parser chokes
     on is stored raw, flagged, and listed with what is known."""
     received_at = received_at or timezone.now()
-    receipt_to = (compose.read_receipt_address(raw) or "")[:320]
+    receipt_to = (read_receipt_address(raw) or "")[:320]
     raw_blob = store_blob("raw", raw, ".eml")
     try:
         parsed, parse_error = mime.parse_message(raw, received_at), False
@@ -233,7 +235,7 @@ def store_message(
         for part, (name, digest) in zip(parsed.attachments, fetched.attachment_blobs, strict=True)
     ]
 
-    from_ = parsed.from_ or mime.Address("", "")
+    from_ = parsed.from_ or Address("", "")
     message = Message(
         owner_id=account.user_id,
         account=account,

@@ -25,8 +25,9 @@ from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
-from mailcore import compose, smtp
+from mailcore import addresses, compose, smtp
 from mailcore.mime import safe_filename
+from mailcore.reports import build_read_receipt
 
 from . import ingest
 from .models import Folder, Message, Outgoing, OutgoingAttachment, OutgoingStatus
@@ -55,10 +56,10 @@ def _read(name: str) -> bytes:
 def outgoing_message(outgoing: Outgoing) -> compose.OutgoingMessage:
     account = outgoing.account
     return compose.OutgoingMessage(
-        sender=compose.Mailbox(account.display_name, account.email),
-        to=compose.parse_address_list(outgoing.to),
-        cc=compose.parse_address_list(outgoing.cc),
-        bcc=compose.parse_address_list(outgoing.bcc),
+        sender=addresses.Address(account.display_name, account.email),
+        to=addresses.parse_address_list(outgoing.to),
+        cc=addresses.parse_address_list(outgoing.cc),
+        bcc=addresses.parse_address_list(outgoing.bcc),
         subject=outgoing.subject,
         body=outgoing.body,
         in_reply_to=outgoing.in_reply_to,
@@ -401,10 +402,10 @@ def _with_signature(account, text: str) -> str:
 @transaction.atomic
 def queue_read_receipt(message: Message, parsed) -> Outgoing:
     account = message.account
-    built = compose.build_read_receipt(
+    built = build_read_receipt(
         parsed,
         original_raw_headers=_read(message.raw_file.name).split(b"\r\n\r\n", 1)[0],
-        sender=compose.Mailbox(account.display_name, account.email),
+        sender=addresses.Address(account.display_name, account.email),
     )
     # Under raw/ like received mail: the Sent copy stored after delivery is the same file.
     name, _ = ingest.store_blob("raw", built.data, ".eml")

@@ -7,7 +7,7 @@ outcome is shown on that sent message.
 
 import logging
 
-from mailcore import compose
+from mailcore.reports import parse_report
 
 from .models import Outgoing
 
@@ -21,7 +21,7 @@ def looks_like_report(raw: bytes) -> bool:
 
 
 def record_report(owner_id: int, raw: bytes) -> Outgoing | None:
-    report = compose.parse_report(raw)
+    report = parse_report(raw)
     if report is None:
         return None
     candidates = Outgoing.objects.filter(owner_id=owner_id).exclude(message_id="")

@@ -32,9 +32,10 @@ import re
 import socket
 import ssl
 from dataclasses import dataclass
-from enum import StrEnum
 from types import TracebackType
 from typing import Protocol
+
+from .security import Security, tls_context
 
 __all__ = [
     "ListingEntry",
@@ -43,15 +44,7 @@ __all__ = [
     "POP3Error",
     "POP3ProtocolError",
     "POP3Session",
-    "Security",
 ]
-
-
-class Security(StrEnum):
-    NONE = "none"
-    STARTTLS = "starttls"
-    SSL = "ssl"
-
 
 _RESPONSE_CODE = re.compile(r"-ERR \[([^\]\s]+)\]", re.IGNORECASE)
 _TEMPORARY_CODES = frozenset({"IN-USE", "LOGIN-DELAY", "SYS/TEMP"})
@@ -190,14 +183,6 @@ class _POP3SSL(_ClosesOnFailedGreeting, poplib.POP3_SSL):
     pass
 
 
-def _tls_context(verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 class POP3Session:
     """One POP3 session: connect (+STLS), log in, list/retrieve/delete, QUIT or drop.
 
@@ -274,7 +259,7 @@ class POP3Session:
             raise POP3ProtocolError("Already connected")
         context = self._ssl_context
         if context is None and self.security is not Security.NONE:
-            context = _tls_context(self.verify_tls)
+            context = tls_context(self.verify_tls)
         try:
             if self.security is Security.SSL:
                 conn: poplib.POP3 = _POP3SSL(

@@ -13,24 +13,17 @@ never put in errors or logs.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 import re
 import smtplib
 import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
+
+from .security import Security, tls_context
 
 log = logging.getLogger(__name__)
-
-
-class Security(StrEnum):
-    NONE = "none"
-    STARTTLS = "starttls"
-    SSL = "ssl"
 
 
 class SMTPError(Exception):
@@ -111,21 +104,6 @@ def _reply_text(code: int, message: bytes | str) -> str:
     if isinstance(message, bytes):
         message = message.decode("utf-8", "replace")
     return f"{code} {message}".strip()
-
-
-def tls_context(verify: bool) -> ssl.SSLContext:
-    # Loading the system certificate store costs ~30 ms: build each context once
-    # (per trust configuration, which OpenSSL reads from these variables).
-    return _tls_context(verify, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-
-
-@functools.lru_cache(maxsize=8)
-def _tls_context(verify: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def _close(client: smtplib.SMTP | None) -> None:

@@ -3,15 +3,18 @@
 Small composable pieces: ``text_part``/``attachment_part``/``multipart`` build MIME
 parts (their own headers, a blank line, the body) and ``message`` puts top-level
 headers in front of one. The named helpers below (``plain``, ``alternative``,
-``korean_*``, malformed ones) cover the cases the parser has to handle.
+``korean_*``, malformed ones) cover the cases the parser has to handle. ``mail``
+alone is built by the standard library (LF line endings), as a sender's client would.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import random
 from collections.abc import Iterable, Sequence
+from email.message import EmailMessage
 
 CRLF = b"\r\n"
 DEFAULT_FROM = "Alice Example <alice@example.com>"
@@ -324,3 +327,29 @@ def big_html(size: int = 3 * 1024 * 1024) -> bytes:
         "<html><body><p>Start of the big mail.</p>" + unit * (size // len(unit)) + "</body></html>"
     )
     return message(text_part(html, "html"), subject="Big")
+
+
+def mail(
+    subject: str = "Hello",
+    body: str = "Body text\n",
+    sender: str = "Sender <sender@example.test>",
+    attachments: Iterable[tuple[str, str, bytes]] = (),
+    message_id: str | None = None,
+) -> bytes:
+    """A message to alice@example.test from the standard library's EmailMessage.
+
+    The Message-ID follows from the subject unless given; attachments are
+    (filename, content type, data).
+    """
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "alice@example.test"
+    msg["Subject"] = subject
+    msg["Date"] = "Thu, 26 Nov 2026 10:00:00 +0900"
+    digest = hashlib.sha1(subject.encode(), usedforsecurity=False).hexdigest()
+    msg["Message-ID"] = message_id or f"<{digest}@example.test>"
+    msg.set_content(body)
+    for filename, content_type, data in attachments:
+        maintype, subtype = content_type.split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return msg.as_bytes()

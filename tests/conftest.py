@@ -50,6 +50,18 @@ def make_account(user: User, **fields) -> MailAccount:
     return MailAccount.objects.create(user=user, **defaults)
 
 
+def dovecot_account(user: User, server, pop3_user, **fields) -> MailAccount:
+    """An account polling `pop3_user` on a test POP3 server (Dovecot or devmail), no TLS."""
+    defaults = {
+        "pop3_host": server.host,
+        "pop3_port": server.port,
+        "pop3_security": "none",
+        "pop3_login": pop3_user.name,
+        "pop3_password": pop3_user.password,
+    }
+    return make_account(user, **{**defaults, **fields})
+
+
 @pytest.fixture
 def alice_account(alice) -> MailAccount:
     return make_account(alice)

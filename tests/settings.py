@@ -1,32 +1,3 @@
-"""Settings for the test suite: the project settings plus test-only values.
+"""The test suite's settings (pyproject's DJANGO_SETTINGS_MODULE): see testkit/settings.py."""
 
-Secrets are test placeholders (DEBUG stays false, as in production). Tasks run
-eagerly unless a test starts a real worker; the database and broker still come
-from DATABASE_URL / CELERY_BROKER_URL, so CI runs against PostgreSQL and Redis.
-"""
-
-import os
-import tempfile
-
-os.environ["WEBMAIL_ENV_FILE"] = ""  # ignore a developer's .env
-os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
-os.environ.setdefault("WEBMAIL_ENCRYPTION_KEYS", "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy1vayE=")
-os.environ.setdefault("CELERY_BROKER_URL", "memory://")
-os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-
-from webmail.settings import *  # noqa: E402,F403
-
-MEDIA_ROOT = tempfile.mkdtemp(prefix="webmail-test-media-")
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
-
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    # A file, not :memory:, so a real Celery worker process can share the test database.
-    DATABASES["default"]["TEST"] = {  # noqa: F405
-        "NAME": os.path.join(tempfile.mkdtemp(prefix="webmail-test-db-"), "test.sqlite3")
-    }
-STATIC_ROOT = tempfile.mkdtemp(prefix="webmail-test-static-")
+from testkit.settings import *  # noqa: F403

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import bigmessage, common, inbox, ingest, search
+from bench import bigmessage, dataset, inbox, ingest, search
+from bench.bulk import load_mailboxes
+from testkit.corpus import corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,10 +42,10 @@ def test_ingest_measures_floor_poll_and_second_poll(dovecot, media):
 
 
 def test_ingest_corpus_has_the_announced_mix():
-    kinds = [kind for kind, _ in ingest.corpus(200)]
+    kinds = [kind for kind, _ in corpus(200)]
 
     assert {"plain", "alternative", "attachments", "malformed"} == set(kinds)
-    assert all(raw.endswith(b"\r\n") for _, raw in ingest.corpus(20))
+    assert all(raw.endswith(b"\r\n") for _, raw in corpus(20))
 
 
 @pytest.mark.dovecot
@@ -57,7 +59,7 @@ def test_bigmessage_measures_every_probe(dovecot, media):
 
 
 def test_inbox_and_search_measure_pages_queries_and_plans(media):
-    made = common.load_mailboxes(inbox.specs(big=150, small=60, others=1), bulk_load=False)
+    made = load_mailboxes(dataset.specs(big=150, small=60, others=1), bulk_load=False)
     users = {"big": made["big"][0], "small": made["small"][0]}
 
     pages = inbox.run(users, runs=1)

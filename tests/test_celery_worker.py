@@ -15,7 +15,8 @@ import pytest
 from django.db import connection
 
 from mailbox.models import Message
-from tests.test_poll import dovecot_account, mail
+from testkit.mailfactory import mail
+from tests.conftest import dovecot_account
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,7 +20,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from devmail import DevMail, DevMailError, UserStore, parse_hostport
-from mailcore.pop3 import POP3AuthError, POP3Session, Security
+from mailcore.pop3 import POP3AuthError, POP3Session
+from mailcore.security import Security
 
 LOOPBACK = "127.0.0.1"
 ALICE = "alice@example.test"

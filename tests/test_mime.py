@@ -9,15 +9,17 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mailcore import mime
+from mailcore.addresses import Address
 from mailcore.mime import (
-    Address,
+    b64,
     decode_charset,
     decode_header_text,
     html_to_text,
     parse_headers,
     parse_message,
+    parts,
     safe_filename,
+    structure,
 )
 from testkit import mailfactory as mf
 
@@ -344,7 +346,7 @@ def test_bad_base64_records_defect_and_keeps_the_rest():
 
 def test_concatenated_base64_chunks_are_all_decoded():
     data = base64.b64encode(b"A") + base64.b64encode(b"BC")  # "QQ==QkM="
-    assert mime._b64decode(data) == (b"ABC", None)
+    assert b64.b64decode(data) == (b"ABC", None)
 
 
 def test_multipart_without_boundary_keeps_body_as_text_and_reports_stdlib_defect():
@@ -610,13 +612,13 @@ def test_three_megabyte_single_line_html_parses_fast():
 def test_parse_headers_reads_only_the_header_block(monkeypatch):
     raw = mf.with_attachments(attachments=[("big.bin", "application/octet-stream", b"x" * 100_000)])
     seen: list[int] = []
-    real = mime._PARSER.parsebytes
+    real = structure.PARSER.parsebytes
 
     def spy(data: bytes, headersonly: bool = False):
         seen.append(len(data))
         return real(data, headersonly=headersonly)
 
-    monkeypatch.setattr(mime._PARSER, "parsebytes", spy)
+    monkeypatch.setattr(structure.PARSER, "parsebytes", spy)
     msg = parse_headers(raw, received_at=RECEIVED)
     assert seen and seen[0] < 1000  # the 100 kB body never reached the parser
     assert msg.subject == "Files"
@@ -758,7 +760,7 @@ _EQUIVALENCE_CASES = {
 
 def _assert_same(raw: bytes) -> None:
     fast = parse_message(raw, RECEIVED)
-    slow = mime._parse_message_stdlib(raw, RECEIVED)
+    slow = parts._parse_message_stdlib(raw, RECEIVED)
     for name in (
         "subject",
         "from_",
@@ -794,13 +796,13 @@ def test_fast_path_matches_stdlib(name):
 
 
 def test_fast_path_matches_stdlib_on_benchmark_corpus():
-    from bench.ingest import corpus
+    from testkit.corpus import corpus
 
     messages = corpus(150)
     used = 0
     for _, raw in messages:
         _assert_same(raw)
-        used += mime._fast_split(raw) is not None
+        used += structure.fast_split(raw) is not None
     assert used >= len(messages) * 0.9  # the corpus is ordinary mail: nearly all go fast
 
 
@@ -823,7 +825,7 @@ def test_fast_path_matches_stdlib_on_benchmark_corpus():
     ],
 )
 def test_fast_path_declines_unusual_structure(name):
-    assert mime._fast_split(_EQUIVALENCE_CASES[name]) is None
+    assert structure.fast_split(_EQUIVALENCE_CASES[name]) is None
 
 
 @pytest.mark.parametrize(
@@ -842,19 +844,19 @@ def test_fast_path_declines_unusual_structure(name):
     ],
 )
 def test_fast_path_handles_well_formed_structure(name):
-    assert mime._fast_split(_EQUIVALENCE_CASES[name]) is not None
+    assert structure.fast_split(_EQUIVALENCE_CASES[name]) is not None
 
 
 def test_fast_path_used_for_large_base64_attachment(monkeypatch):
     data = mf.random_bytes(3 * 1024 * 1024)
     raw = mf.with_attachments("Big file.\n", [("big.bin", "application/octet-stream", data)])
     assert b"Content-Transfer-Encoding: base64" in raw
-    assert mime._fast_split(raw) is not None
+    assert structure.fast_split(raw) is not None
 
     def stdlib_not_allowed(*args, **kwargs):
         raise AssertionError("the stdlib parser was used")
 
-    monkeypatch.setattr(mime, "_parse_message_stdlib", stdlib_not_allowed)
+    monkeypatch.setattr(parts, "_parse_message_stdlib", stdlib_not_allowed)
     msg = parse_message(raw, RECEIVED)
     assert msg.text_body == "Big file.\n"
     assert [(a.filename, a.content_type, a.payload == data) for a in msg.attachments] == [
@@ -867,15 +869,15 @@ def test_small_messages_take_the_fast_path_too(monkeypatch):
     def stdlib_not_allowed(*args, **kwargs):
         raise AssertionError("the stdlib parser was used")
 
-    monkeypatch.setattr(mime, "_parse_message_stdlib", stdlib_not_allowed)
+    monkeypatch.setattr(parts, "_parse_message_stdlib", stdlib_not_allowed)
     msg = parse_message(mf.plain("Lunch?", "Noon?\r\n"), RECEIVED)
     assert (msg.subject, msg.text_body) == ("Lunch?", "Noon?\n")
 
 
 def test_unusual_small_messages_still_take_the_stdlib_path(monkeypatch):
     calls = []
-    real = mime._parse_message_stdlib
-    monkeypatch.setattr(mime, "_parse_message_stdlib", lambda *a: calls.append(1) or real(*a))
+    real = parts._parse_message_stdlib
+    monkeypatch.setattr(parts, "_parse_message_stdlib", lambda *a: calls.append(1) or real(*a))
     parse_message(_EQUIVALENCE_CASES["missing-close"], RECEIVED)
     assert calls == [1]
 
@@ -894,9 +896,9 @@ def test_base64_fast_decode_matches_careful_decode(size, damage):
         encoded += encoded
     wrapped = b"\r\n".join(encoded[i : i + 4] for i in range(0, len(encoded), 4)) + b"\r\n"
     # The careful path, forced by a junk character that it reports and otherwise ignores.
-    careful, defect = mime._b64decode(wrapped + b"\x00")
+    careful, defect = b64.b64decode(wrapped + b"\x00")
     assert defect is not None and defect.startswith("invalid base64: invalid characters ignored")
-    fast, fast_defect = mime._b64decode(wrapped)
+    fast, fast_defect = b64.b64decode(wrapped)
     assert fast == careful
     expected_extra = defect.removeprefix("invalid base64: invalid characters ignored").lstrip(", ")
     assert (fast_defect or "").removeprefix("invalid base64: ") == expected_extra
@@ -935,4 +937,4 @@ def test_empty_boundary_is_reported_as_missing():
     ],
 )
 def test_blank_line_end_finds_the_first_blank_line(raw, start, want):
-    assert mime._blank_line_end(raw, start, len(raw)) == want
+    assert structure._blank_line_end(raw, start, len(raw)) == want

@@ -2,7 +2,6 @@
 
 import hashlib
 import threading
-from email.message import EmailMessage
 
 import pytest
 from django.core.files.storage import default_storage
@@ -11,40 +10,10 @@ from django.db import connection
 
 from mailbox import ingest
 from mailbox.models import Attachment, Message, SkippedMessage
-from tests.conftest import make_account
+from testkit.mailfactory import mail
+from tests.conftest import dovecot_account, make_account
 
 pytestmark = pytest.mark.dovecot
-
-
-def mail(
-    subject="Hello",
-    body="Body text\n",
-    sender="Sender <sender@example.test>",
-    attachments=(),
-    message_id=None,
-) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "alice@example.test"
-    msg["Subject"] = subject
-    msg["Date"] = "Thu, 26 Nov 2026 10:00:00 +0900"
-    msg["Message-ID"] = message_id or f"<{hashlib.sha1(subject.encode()).hexdigest()}@example.test>"
-    msg.set_content(body)
-    for filename, content_type, data in attachments:
-        maintype, subtype = content_type.split("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    return msg.as_bytes()
-
-
-def dovecot_account(user, server, pop3_user, **fields):
-    defaults = {
-        "pop3_host": server.host,
-        "pop3_port": server.port,
-        "pop3_security": "none",
-        "pop3_login": pop3_user.name,
-        "pop3_password": pop3_user.password,
-    }
-    return make_account(user, **{**defaults, **fields})
 
 
 def wire_mails(prefix: str, count: int) -> list[bytes]:

@@ -13,9 +13,9 @@ from mailcore.pop3 import (
     POP3ConnectionError,
     POP3ProtocolError,
     POP3Session,
-    Security,
     _read_multiline,
 )
+from mailcore.security import Security
 from testkit.pop3_servers import CutProxy, DovecotServer, DovecotUser, FakePOP3Server
 
 TIMEOUT = 5.0

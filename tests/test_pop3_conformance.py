@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import pytest
 
 from devmail import DevMail
-from mailcore.pop3 import POP3AuthError, POP3Session, Security
+from mailcore.pop3 import POP3AuthError, POP3Session
+from mailcore.security import Security
 
 LOOPBACK = "127.0.0.1"
 

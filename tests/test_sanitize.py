@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 import pytest
 
 from mailcore.sanitize import SanitizedHtml, render_plain_text, sanitize_email_html
+from testkit.payloads import SANITIZER_PAYLOADS as PAYLOADS
 
 LINK_REL = "noopener noreferrer nofollow"
 ALLOWED_OUTPUT_ATTRS = {
@@ -86,126 +87,6 @@ def clean(payload: str, **kw) -> SanitizedHtml:
     return sanitize_email_html(payload, **kw)
 
 
-# (id, payload) - every one is hostile or a leak; all must pass assert_safe.
-PAYLOADS = [
-    ("script", "<script>alert(1)</script>ok"),
-    ("script-split", "<scr<script>ipt>alert(1)</scr</script>ipt>"),
-    ("script-src-upper", '<SCRIPT SRC="https://evil.example/x.js"></SCRIPT>'),
-    ("script-in-attr-break", '<div title="x"><script>alert(1)</script></div>'),
-    ("img-onerror", "<img src=x onerror=alert(1)>"),
-    ("img-onerror-noquote", "<img src=x onerror=alert`1`//>"),
-    ("a-onmouseover", '<a href="https://ok.example" onmouseover="alert(1)">x</a>'),
-    ("body-onload", "<body onload=alert(1)>hi</body>"),
-    ("table-onclick", "<table onclick=alert(1)><tr><td onmouseover=alert(1)>x</td></tr></table>"),
-    ("div-onfocus", '<div tabindex=1 onfocus="alert(1)" autofocus>x</div>'),
-    ("font-onmouseenter", "<font color=red onmouseenter=alert(1)>x</font>"),
-    ("span-slash-handler", "<span/onclick=alert(1)>x</span>"),
-    ("href-js", '<a href="javascript:alert(1)">x</a>'),
-    ("href-js-case", '<a href="JaVaScRiPt:alert(1)">x</a>'),
-    ("href-js-entity", '<a href="&#106;avascript:alert(1)">x</a>'),
-    ("href-js-hex-entity", '<a href="&#x6A;&#x61;vascript:alert(1)">x</a>'),
-    ("href-js-tab", '<a href="java&#x09;script:alert(1)">x</a>'),
-    ("href-js-newline", '<a href="jav&#x0A;ascript:alert(1)">x</a>'),
-    ("href-js-cr", '<a href="jav&#13;ascript:alert(1)">x</a>'),
-    ("href-js-leading-space", '<a href=" &#14;  javascript:alert(1)">x</a>'),
-    ("href-js-noquote", "<a href=javascript:alert(1)>x</a>"),
-    ("href-vbscript", '<a href="vbscript:msgbox(1)">x</a>'),
-    (
-        "href-data-html",
-        '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
-    ),
-    ("img-src-js", '<img src="javascript:alert(1)">'),
-    ("img-src-data-svg", '<img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">'),
-    ("img-src-data-html", '<img src="data:text/html,<script>alert(1)</script>">'),
-    ("table-background-js", '<table background="javascript:alert(1)"><tr><td>x</td></tr></table>'),
-    (
-        "td-background-data",
-        '<table><tr><td background="data:image/png;base64,AAAA">x</td></tr></table>',
-    ),
-    ("form-action", '<form action="javascript:alert(1)"><input type=submit value=go></form>'),
-    ("button-formaction", '<button formaction="javascript:alert(1)">go</button>'),
-    ("a-xlink-href", '<a xlink:href="javascript:alert(1)">x</a>'),
-    ("video-poster", '<video poster="javascript:alert(1)"></video>'),
-    (
-        "svg-animate",
-        "<svg><a><animate attributeName=href values=javascript:alert(1) />"
-        "<text x=20 y=20>click</text></a></svg>",
-    ),
-    (
-        "svg-set",
-        '<svg><a><set attributeName="href" to="javascript:alert(1)"/><text>click</text></a></svg>',
-    ),
-    ("svg-onload", "<svg onload=alert(1)>"),
-    (
-        "math-maction",
-        '<math><maction actiontype="statusline" xlink:href="javascript:alert(1)">'
-        "click<mtext>x</mtext></maction></math>",
-    ),
-    ("style-expression", "<style>body{width:expression(alert(1))}</style>ok"),
-    ("style-url-js", "<style>body{background:url(javascript:alert(1))}</style>ok"),
-    ("style-import", '<style>@import "https://evil.example/x.css";</style>ok'),
-    ("base-href", '<base href="javascript:alert(1)//"><a href="/x">x</a>'),
-    ("meta-refresh", '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">'),
-    ("iframe-srcdoc", '<iframe srcdoc="&lt;script&gt;alert(1)&lt;/script&gt;"></iframe>'),
-    ("iframe-src", '<iframe src="javascript:alert(1)"></iframe>'),
-    ("frameset", '<frameset><frame src="javascript:alert(1)"></frameset>'),
-    ("object-data", '<object data="javascript:alert(1)"></object>'),
-    ("embed-src", '<embed src="javascript:alert(1)">'),
-    ("applet", '<applet code="x.class"><param name=x value=y></applet>'),
-    ("link-stylesheet", '<link rel=stylesheet href="https://evil.example/x.css">'),
-    ("mxss-noscript", '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>'),
-    ("mxss-title", "<title><img src=x onerror=alert(1)></title>"),
-    ("mxss-textarea", "<textarea></textarea><img src=x onerror=alert(1)>"),
-    ("mxss-textarea-inside", "<textarea><img src=x onerror=alert(1)></textarea>"),
-    ("mxss-textarea-close", '<textarea><p title="</textarea><img src=x onerror=alert(1)>">'),
-    ("mxss-svg-style", "<svg><style><img src=x onerror=alert(1)></style></svg>"),
-    ("mxss-math-mglyph", "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>"),
-    (
-        "mxss-form-math",
-        "<form><math><mtext></form><form><mglyph><style></math><img src onerror=alert(1)>",
-    ),
-    ("mxss-svg-p", '<svg></p><style><a id="</style><img src=1 onerror=alert(1)>">'),
-    ("mxss-comment", "<!--<img src=x onerror=alert(1)>-->"),
-    ("mxss-conditional", "<!--[if gte mso 9]><img src=x onerror=alert(1)><![endif]-->ok"),
-    ("mxss-xmp", "<xmp><img src=x onerror=alert(1)></xmp>"),
-    ("mxss-template", "<template><img src=x onerror=alert(1)></template>"),
-    (
-        "css-overlay",
-        '<div style="position:fixed;top:0;left:0;width:100%;height:100%;z-index:9">x</div>',
-    ),
-    ("css-overlay-case", '<div style="POSITION : Absolute ; top:0">x</div>'),
-    ("css-behavior", '<div style="behavior:url(x.htc)">x</div>'),
-    ("css-moz-binding", '<div style="-moz-binding:url(https://evil.example/x.xml#x)">x</div>'),
-    ("css-expression", '<div style="width:expression(alert(1))">x</div>'),
-    ("css-expression-escaped", '<div style="width:expr\\65 ssion(alert(1))">x</div>'),
-    ("css-expression-comment", '<div style="width:ex/**/pression(alert(1))">x</div>'),
-    ("css-url-js", '<div style="background:url(javascript:alert(1))">x</div>'),
-    ("css-url-js-quoted", "<div style=\"background-image:url('javascript:alert(1)')\">x</div>"),
-    ("css-import", '<div style="@import url(https://evil.example/x.css); color:red">x</div>'),
-    (
-        "css-escaped-quote",
-        '<div style="font-family:&quot;a\\&quot;;position:fixed;x&quot;">x</div>',
-    ),
-    ("css-remote-bg", '<div style="background:url(https://tracker.example/p.gif)">x</div>'),
-    (
-        "css-image-set",
-        "<div style=\"background-image:image-set('https://tracker.example/p' 1x)\">x</div>",
-    ),
-    ("tracking-pixel", '<img src="https://t.example/p.gif" width=1 height=1>'),
-    ("srcset", '<img srcset="https://tracker.example/a.png 1x">'),
-    (
-        "picture-source",
-        '<picture><source srcset="https://tracker.example/a.png">'
-        '<img src="https://tracker.example/b.png"></picture>',
-    ),
-    ("protocol-relative", '<img src="//evil.example/x">'),
-    ("protocol-relative-backslash", '<img src="/\\evil.example/x">'),
-    ("relative-src", '<img src="/accounts/logout/">'),
-    ("input-image", '<input type=image src="https://tracker.example/x">'),
-    ("audio", '<audio src="https://tracker.example/x.mp3" autoplay></audio>'),
-    ("class-id-clobber", '<form id=csrf><p class="messages" id="body">x</p></form>'),
-    ("data-attrs", '<div data-foo="javascript:alert(1)" aria-label=x>x</div>'),
-]
 PAYLOAD_IDS = [p[0] for p in PAYLOADS]
 PAYLOAD_HTML = [p[1] for p in PAYLOADS]
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from testkit import mailfactory as mf
+from testkit.payloads import HTML_PAYLOADS, RAW_PAYLOADS, SANITIZER_PAYLOADS, js
 from tests.browser.conftest import (
     BROWSER_INTERNAL,
     PlaywrightError,
@@ -29,8 +30,6 @@ from tests.browser.conftest import (
     shot,
     store,
 )
-from tests.browser.payloads import HTML_PAYLOADS, RAW_PAYLOADS, js
-from tests.test_sanitize import PAYLOADS as SANITIZER_PAYLOADS
 
 pytestmark = pytest.mark.browser
 

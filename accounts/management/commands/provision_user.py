@@ -13,7 +13,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.models import MailAccount, Security, User
+from accounts.models import MailAccount, User
+from mailcore.security import Security
+
+SECURITY_VALUES = [mode.value for mode in Security]
 
 
 def host_port(value: str) -> tuple[str, int]:
@@ -30,9 +33,11 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--email", required=True, help="the mail account's address")
         parser.add_argument("--pop3", required=True, type=host_port, metavar="HOST:PORT")
-        parser.add_argument("--pop3-security", choices=Security.values, default=Security.SSL)
+        parser.add_argument("--pop3-security", choices=SECURITY_VALUES, default=Security.SSL.value)
         parser.add_argument("--smtp", required=True, type=host_port, metavar="HOST:PORT")
-        parser.add_argument("--smtp-security", choices=Security.values, default=Security.STARTTLS)
+        parser.add_argument(
+            "--smtp-security", choices=SECURITY_VALUES, default=Security.STARTTLS.value
+        )
         parser.add_argument("--login", help="login for both servers (default: the email address)")
         parser.add_argument("--display-name", default="")
         mode = parser.add_mutually_exclusive_group()

@@ -1,0 +1,210 @@
+"""Charset labels and decoding: what a message says its bytes are, and what they really are.
+
+Labels are read the way browsers read them (WHATWG Encoding): a label whose real-world
+traffic needs a superset codec gets it, a codec that is no text encoding or is dangerous
+is refused, and undeclared or mislabelled 8-bit data is guessed (UTF-8, then the
+message's own charset, then Korean, then Western). Nothing here raises on bad data.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+from dataclasses import dataclass
+
+# Labels whose real-world traffic needs a superset codec (WHATWG Encoding does the same):
+# "euc-kr" mail routinely uses CP949-only syllables, "gb2312" mail uses GBK, and so on.
+_SUPERSET_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "euc-kr euckr cseuckr ks-c-5601-1987 ks-c-5601-1989 ks-c-5601 ksc5601 ksc-5601 korean "
+        "x-windows-949 windows-949 cp949 ms949 uhc x-uhc csksc56011987 iso-ir-149",
+        ("cp949",),
+    ),
+    ("gb2312 gbk x-gbk cp936 ms936 euc-cn x-euc-cn csgb2312 chinese gb-2312-80", ("gb18030",)),
+    ("shift-jis sjis x-sjis ms-kanji csshiftjis windows-31j ms932 cp932", ("cp932",)),
+    ("big5 x-big5 csbig5 cn-big5 cp950", ("cp950", "big5hkscs")),
+    # Latin-1 never fails, so it doubles as the fallback for the bytes cp1252 leaves undefined.
+    (
+        "iso-8859-1 iso8859-1 iso-8859-1:1987 latin1 latin-1 l1 cp819 ibm819 csisolatin1",
+        ("cp1252", "latin-1"),
+    ),
+    ("iso-8859-9 iso8859-9 latin5 l5", ("cp1254", "iso8859-9")),
+    ("tis-620 iso-8859-11 windows-874", ("cp874",)),
+)
+_SUPERSETS = {label: names for labels, names in _SUPERSET_GROUPS for label in labels.split()}
+_SUPERSETS["iso-2022-jp"] = ("iso2022_jp", "iso2022_jp_2")
+
+_ASCII_LABELS = frozenset(
+    "us-ascii ascii ansi-x3.4-1968 iso646-us us 646 cp367 ibm367 csascii iso-ir-6".split()
+)
+# Python codecs that must never be driven by a label from an untrusted message.
+_BLOCKED_CODECS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode"})
+# Codecs where ASCII bytes do not simply mean ASCII text.
+_NOT_ASCII_SAFE = ("utf-16", "utf-32", "utf-7", "iso2022", "hz")
+_HEADER_GUESSES = ("utf-8", "cp949", "cp1252")
+
+
+@dataclass(frozen=True)
+class _CharsetSpec:
+    codecs: tuple[str, ...]
+    ascii_safe: bool
+    declared_ascii: bool
+
+
+def _normalise_label(charset: str | None) -> str:
+    if not charset:
+        return ""
+    label = str(charset).strip().strip("\"';").strip().lower()
+    return label.replace("_", "-")
+
+
+@functools.lru_cache(maxsize=256)
+def _charset_spec(label: str) -> _CharsetSpec | None:
+    if label in _ASCII_LABELS:
+        return _CharsetSpec(("ascii",), ascii_safe=True, declared_ascii=True)
+    names = _SUPERSETS.get(label)
+    if names is None:
+        name = _python_codec(label)
+        if name is None and label.startswith("x-"):
+            name = _python_codec(label[2:])
+        if name is None:
+            return None
+        names = (name,)
+    ascii_safe = not any(codecs.lookup(n).name.startswith(_NOT_ASCII_SAFE) for n in names)
+    return _CharsetSpec(names, ascii_safe=ascii_safe, declared_ascii=False)
+
+
+def _python_codec(label: str) -> str | None:
+    try:
+        name = codecs.lookup(label).name
+    except (LookupError, ValueError):
+        return None
+    try:
+        b"a".decode(name)  # bytes-to-bytes codecs such as zlib or base64 raise LookupError
+    except LookupError:
+        return None
+    except UnicodeDecodeError:
+        pass  # a real text codec (UTF-16 needs two bytes)
+    return None if name in _BLOCKED_CODECS else name
+
+
+def decode_charset(data: bytes, charset: str | None) -> tuple[str, str | None]:
+    """Decode ``data`` labelled ``charset``; returns (text, defect or None). Never raises."""
+    if not data:
+        return "", None
+    data = bytes(data)
+    label = _normalise_label(charset)
+    if not label:
+        return _decode_unlabelled(data)
+    spec = _charset_spec(label)
+    if spec is None:
+        for name in ("utf-8", "cp1252"):
+            try:
+                return data.decode(name), f"unknown charset {label!r}; decoded as {name}"
+            except UnicodeDecodeError:
+                pass
+        return data.decode("latin-1"), f"unknown charset {label!r}; decoded as latin-1"
+    if spec.ascii_safe and data.isascii():
+        return data.decode("ascii"), None
+    for name in spec.codecs:
+        try:
+            return _no_lone_surrogates(data.decode(name), name), None
+        except UnicodeDecodeError:
+            pass
+    if spec.declared_ascii:
+        # 8-bit data labelled us-ascii: usually UTF-8 these days, else Windows-1252.
+        for name in ("utf-8", "cp1252"):
+            try:
+                return data.decode(name), f"8-bit data labelled {label!r}; decoded as {name}"
+            except UnicodeDecodeError:
+                pass
+        return data.decode("latin-1"), f"8-bit data labelled {label!r}; decoded as latin-1"
+    if spec.codecs[0] == "iso2022_jp":
+        text = _iso2022jp_as_cp932(data)
+        if text is not None:
+            return text, None
+    # Mislabelled UTF-8 is the commonest mistake (7-bit data proves nothing, though).
+    if "utf-8" not in spec.codecs and not data.isascii():
+        try:
+            return data.decode("utf-8"), f"data labelled {label!r} is UTF-8; decoded as utf-8"
+        except UnicodeDecodeError:
+            pass
+    name = spec.codecs[0]
+    text = _no_lone_surrogates(data.decode(name, "replace"), name)
+    return text, f"invalid {label} data; undecodable bytes replaced"
+
+
+def _decode_unlabelled(data: bytes) -> tuple[str, str | None]:
+    if data.isascii():
+        return data.decode("ascii"), None
+    text, name = guess_8bit(data, None)
+    return text, None if name == "utf-8" else f"8-bit text without a charset; guessed {name}"
+
+
+def guess_8bit(data: bytes, hint: str | None) -> tuple[str, str]:
+    """Undeclared 8-bit bytes: UTF-8, then the message's charset, then Korean, then Western."""
+    names = _HEADER_GUESSES if hint is None else ("utf-8", hint, *_HEADER_GUESSES[1:])
+    for name in names:
+        try:
+            return data.decode(name), name
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1"), "latin-1"
+
+
+def _no_lone_surrogates(text: str, codec: str) -> str:
+    # UTF-7 can smuggle half a surrogate pair, which databases reject.
+    if codec == "utf-7":
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _iso2022jp_as_cp932(data: bytes) -> str | None:
+    """Decode ISO-2022-JP holding Microsoft/NEC extensions (circled digits etc.), as mailers do."""
+    out = bytearray()
+    mode = "ascii"
+    i, n = 0, len(data)
+    while i < n:
+        byte = data[i]
+        if byte == 0x1B:
+            seq = data[i + 1 : i + 3]
+            if seq in (b"$B", b"$@"):
+                mode = "kanji"
+            elif seq == b"(I":
+                mode = "kana"
+            elif seq in (b"(B", b"(J"):
+                mode = "ascii"
+            else:
+                return None
+            i += 3
+        elif mode == "kanji" and 0x21 <= byte <= 0x7E and i + 1 < n:
+            # JIS row/cell to Shift_JIS lead/trail bytes.
+            j1, j2 = byte, data[i + 1]
+            lead = (j1 + 1) // 2 + 0x70
+            if lead >= 0xA0:
+                lead += 0x40
+            if j1 % 2:
+                trail = j2 + 0x1F + (1 if j2 >= 0x60 else 0)
+            else:
+                trail = j2 + 0x7E
+            out += bytes((lead, trail & 0xFF))
+            i += 2
+        elif mode == "kana" and 0x21 <= byte <= 0x5F:
+            out.append(byte + 0x80)
+            i += 1
+        else:
+            out.append(byte)
+            i += 1
+    try:
+        return out.decode("cp932")
+    except UnicodeDecodeError:
+        return None
+
+
+def hint_codec(charset: str | None) -> str | None:
+    """The message's own charset, tried on raw 8-bit headers before the generic guesses."""
+    spec = _charset_spec(_normalise_label(charset)) if charset else None
+    if spec is None or spec.declared_ascii or not spec.ascii_safe:
+        return None
+    name = spec.codecs[0]
+    return None if name in _HEADER_GUESSES or name == "utf-8" else name

@@ -1,0 +1,147 @@
+"""The parse result (:class:`ParsedMessage`, :class:`Attachment`) and its header fields.
+
+:func:`parse_headers` reads a header block only; :func:`fill_headers` sets the
+fields every parse shares (subject, addresses, date, message ids) from a header map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from .charsets import hint_codec
+from .dates import aware, parse_date
+from .headers import (
+    Address,
+    decode_header,
+    header_map,
+    message_ids,
+    parse_addresses,
+    structured,
+)
+from .structure import PARSER, as_bytes, collect_defects, header_end
+from .text import collapse_whitespace, html_to_text
+
+
+@dataclass
+class Attachment:
+    filename: str  # decoded original name, for display only
+    safe_name: str  # safe to use on disk and in Content-Disposition
+    content_type: str  # lowercased maintype/subtype
+    content_id: str  # without <>
+    inline: bool
+    payload: bytes = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.payload)
+
+
+@dataclass
+class ParsedMessage:
+    subject: str
+    from_: Address | None
+    to: list[Address]
+    cc: list[Address]
+    reply_to: list[Address]
+    date: datetime
+    date_is_fallback: bool
+    message_id: str
+    in_reply_to: str
+    references: list[str]
+    text_body: str = field(repr=False)
+    html_body: str = field(repr=False)
+    attachments: list[Attachment]
+    defects: list[str]
+
+    @property
+    def has_attachments(self) -> bool:
+        return any(not attachment.inline for attachment in self.attachments)
+
+    def snippet(self, length: int = 160) -> str:
+        source = self.text_body
+        if not source or source.isspace():
+            # Ask for extra: the snippet collapses the line breaks html_to_text keeps.
+            source = html_to_text(self.html_body, max_chars=length * 2 + 16)
+        return collapse_whitespace(source, length)
+
+
+_T = TypeVar("_T")
+
+
+def _safely(defects: list[str], what: str, func: Callable[[], _T], default: _T) -> _T:
+    try:
+        return func()
+    except Exception as exc:  # noqa: BLE001 - the parser's contract is to never raise
+        defects.append(f"{what}: could not be decoded ({type(exc).__name__})")
+        return default
+
+
+def blank_message(received_at: datetime | None) -> ParsedMessage:
+    return ParsedMessage(
+        subject="",
+        from_=None,
+        to=[],
+        cc=[],
+        reply_to=[],
+        date=aware(received_at),
+        date_is_fallback=True,
+        message_id="",
+        in_reply_to="",
+        references=[],
+        text_body="",
+        html_body="",
+        attachments=[],
+        defects=[],
+    )
+
+
+def parse_headers(raw: bytes, received_at: datetime | None = None) -> ParsedMessage:
+    """Parse only the header block; bodies and attachments stay empty."""
+    raw = as_bytes(raw)
+    result = blank_message(received_at)
+    try:
+        msg = PARSER.parsebytes(raw[: header_end(raw)], headersonly=True)
+    except Exception as exc:  # noqa: BLE001 - never raise; report instead
+        result.defects.append(f"message: headers could not be parsed ({type(exc).__name__})")
+        return result
+    collect_defects(msg, "message", result.defects)
+    fill_headers(result, header_map(msg))
+    return result
+
+
+def fill_headers(result: ParsedMessage, headers: dict[str, str]) -> str | None:
+    defects = result.defects
+    hint = _safely(
+        defects,
+        "Content-Type charset",
+        lambda: hint_codec(structured(headers.get("content-type"), None)[1].get("charset")),
+        None,
+    )
+    result.subject = _safely(
+        defects, "Subject", lambda: decode_header(headers.get("subject"), hint, defects), ""
+    )
+
+    def addresses(name: str) -> list[Address]:
+        return _safely(defects, name, lambda: parse_addresses(headers.get(name), hint), [])
+
+    senders = addresses("from") or addresses("sender")
+    result.from_ = senders[0] if senders else None
+    result.to = addresses("to")
+    result.cc = addresses("cc")
+    result.reply_to = addresses("reply-to")
+    date = _safely(defects, "Date", lambda: parse_date(headers.get("date")), None)
+    if date is not None:
+        result.date, result.date_is_fallback = date, False
+    elif headers.get("date"):
+        defects.append("Date: unparseable; using the time the message was received")
+    ids = _safely(defects, "Message-ID", lambda: message_ids(headers.get("message-id")), [])
+    result.message_id = ids[0] if ids else ""
+    ids = _safely(defects, "In-Reply-To", lambda: message_ids(headers.get("in-reply-to")), [])
+    result.in_reply_to = ids[0] if ids else ""
+    result.references = _safely(
+        defects, "References", lambda: message_ids(headers.get("references")), []
+    )
+    return hint

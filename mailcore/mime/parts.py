@@ -1,0 +1,378 @@
+"""parse_message: a message's parts sorted into bodies and attachments.
+
+Body selection rules:
+
+* The first inline ``text/plain`` part (no filename, not ``attachment``) is the
+  text body and the first inline ``text/html`` part is the HTML body. A
+  single-part message is its own body even when the sender named it.
+* Later inline parts of the same kind are appended when they sit directly in a
+  ``multipart/mixed`` (mailing-list footers, Apple Mail's text/image/text
+  splits) or belong to a different ``multipart/alternative`` group; further
+  renderings inside the alternative group that already gave a body are dropped.
+* Everything else that carries data becomes an :class:`Attachment`;
+  ``message/*`` parts become ``.eml`` attachments named after their subject.
+* ``Attachment.inline`` is only ever true for images (disposition ``inline``,
+  or a Content-ID inside ``multipart/related``): an "inline" PDF cannot be
+  shown in the body, so it must still count for ``has_attachments``.
+
+Also here: the names attachments get on disk (:func:`safe_filename`).
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import Message
+
+from .b64 import b64decode
+from .charsets import decode_charset
+from .headers import MIME_TYPE, decode_header, decode_header_text, header_map, structured
+from .message import Attachment, ParsedMessage, blank_message, fill_headers, parse_headers
+from .structure import (
+    CRLF,
+    PARSER,
+    as_bytes,
+    collect_defects,
+    fast_split,
+    header_end,
+    raw_payload,
+    serialise,
+)
+
+MAX_FILENAME_CHARS = 150
+# Most filesystems cap a name at 255 bytes; 150 Hangul characters are 450 bytes.
+MAX_FILENAME_BYTES = 255
+
+
+def parse_message(raw: bytes, received_at: datetime | None = None) -> ParsedMessage:
+    """Parse a complete message. Never raises; problems are listed in ``defects``."""
+    raw = as_bytes(raw)
+    msg = fast_split(raw)
+    if msg is not None:
+        result = blank_message(received_at)
+        headers = header_map(msg)
+        hint = fill_headers(result, headers)
+        _Walker(result, hint).walk(msg, headers)
+        return result
+    return _parse_message_stdlib(raw, received_at)
+
+
+def _parse_message_stdlib(raw: bytes, received_at: datetime | None = None) -> ParsedMessage:
+    """parse_message via the stdlib parser for the whole message (the reference path)."""
+    try:
+        msg = PARSER.parsebytes(raw)
+    except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurd nesting
+        result = parse_headers(raw, received_at)
+        result.defects.append(
+            f"message: MIME structure could not be parsed ({type(exc).__name__}); "
+            "body kept as plain text"
+        )
+        text, defect = decode_charset(raw[header_end(raw) :], None)
+        result.text_body = _normalise_body(text)
+        if defect:
+            result.defects.append(f"message: {defect}")
+        return result
+    result = blank_message(received_at)
+    headers = header_map(msg)
+    hint = fill_headers(result, headers)
+    _Walker(result, hint).walk(msg, headers)
+    return result
+
+
+def _transfer_decode(data: bytes, cte: str | None, where: str, defects: list[str]) -> bytes:
+    encoding = (decode_header_text(cte).lower().split() or [""])[0].strip(";")
+    if encoding == "base64":
+        decoded, defect = b64decode(data)
+        if defect:
+            defects.append(f"{where}: {defect}")
+        return decoded
+    if encoding == "quoted-printable":
+        return binascii.a2b_qp(data)
+    if encoding not in ("", "7bit", "8bit", "binary", "7-bit", "8-bit"):
+        defects.append(f"{where}: unknown transfer encoding {encoding!r}; kept undecoded")
+    return data
+
+
+_META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
+
+
+def _normalise_body(text: str) -> str:
+    text = text.removeprefix("\ufeff")  # a BOM would lead every snippet
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    return text
+
+
+_EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "application/zip": ".zip",
+    "application/gzip": ".gz",
+    "application/json": ".json",
+    "application/xml": ".xml",
+    "application/msword": ".doc",
+    "application/vnd.ms-excel": ".xls",
+    "application/vnd.ms-powerpoint": ".ppt",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "application/x-hwp": ".hwp",
+    "application/haansofthwp": ".hwp",
+    "application/vnd.hancom.hwp": ".hwp",
+    "application/rtf": ".rtf",
+    "application/pgp-signature": ".asc",
+    "application/pgp-encrypted": ".asc",
+    "application/pkcs7-signature": ".p7s",
+    "application/x-pkcs7-signature": ".p7s",
+    "application/pkcs7-mime": ".p7m",
+    "application/x-pkcs7-mime": ".p7m",
+    "application/ms-tnef": ".dat",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/bmp": ".bmp",
+    "image/svg+xml": ".svg",
+    "image/tiff": ".tif",
+    "image/heic": ".heic",
+    "audio/mpeg": ".mp3",
+    "video/mp4": ".mp4",
+    "text/plain": ".txt",
+    "text/html": ".html",
+    "text/calendar": ".ics",
+    "text/csv": ".csv",
+    "text/vcard": ".vcf",
+    "text/x-vcard": ".vcf",
+    "text/rtf": ".rtf",
+    "message/rfc822": ".eml",
+    "message/global": ".eml",
+}
+
+
+def _extension(content_type: str) -> str:
+    ext = _EXTENSIONS.get(content_type)
+    if ext:
+        return ext
+    return ".txt" if content_type.startswith(("text/", "message/")) else ".bin"
+
+
+def _clean_id(value: str | None) -> str:
+    text = "".join(decode_header_text(value).split())
+    return text[1:-1] if text.startswith("<") and text.endswith(">") else text.strip("<>")
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    path: str  # "" for the root, else "1.2" (IMAP-style section numbers)
+    parent_subtype: str  # subtype of the enclosing multipart, "" at the root
+    in_related: bool
+    # (path, branch index) of every enclosing multipart/alternative, outermost first.
+    alts: tuple[tuple[str, int], ...]
+
+    @property
+    def where(self) -> str:
+        return f"part {self.path}" if self.path else "message"
+
+    def child(self, index: int, subtype: str) -> _Context:
+        path = f"{self.path}.{index}" if self.path else str(index)
+        alts = (*self.alts, (self.path, index)) if subtype == "alternative" else self.alts
+        return _Context(path, subtype, self.in_related or subtype == "related", alts)
+
+
+class _Walker:
+    """Iterative depth-first walk (no recursion limit) sorting parts into bodies/attachments."""
+
+    def __init__(self, result: ParsedMessage, hint: str | None) -> None:
+        self.result = result
+        self.defects = result.defects
+        self.hint = hint
+        self.text: list[str] = []
+        self.html: list[str] = []
+        # (alternative path, body kind) -> branch of that alternative which supplied it.
+        self.alt_owner: dict[tuple[str, str], int] = {}
+
+    def walk(self, root: Message, root_headers: dict[str, str]) -> None:
+        stack: list[tuple[Message, _Context]] = [(root, _Context("", "", False, ()))]
+        while stack:
+            part, ctx = stack.pop()
+            try:
+                headers = root_headers if part is root else header_map(part)
+                children = self._visit(part, headers, ctx)
+            except Exception as exc:  # noqa: BLE001 - one bad part must not lose the rest
+                self.defects.append(f"{ctx.where}: could not be processed ({type(exc).__name__})")
+                children = self._salvage(part, ctx)
+            stack.extend(reversed(children))
+        self.result.text_body = "\n\n".join(self.text)
+        self.result.html_body = "\n".join(self.html)
+
+    def _visit(
+        self, part: Message, headers: dict[str, str], ctx: _Context
+    ) -> list[tuple[Message, _Context]]:
+        collect_defects(part, ctx.where, self.defects)
+        ctype = part.get_content_type()
+        if not MIME_TYPE.fullmatch(ctype):
+            ctype = "application/octet-stream"  # it ends up in HTTP headers; keep it a token
+        if not part.is_multipart():
+            self._leaf(part, ctype, headers, ctx)
+            return []
+        if ctype.startswith("message/"):
+            self._message_attachment(part, ctype, headers, ctx)
+            return []
+        subtype = ctype.partition("/")[2]
+        children = [c for c in part.get_payload() if isinstance(c, Message)]
+        return [(child, ctx.child(i, subtype)) for i, child in enumerate(children, 1)]
+
+    def _leaf(self, part: Message, ctype: str, headers: dict[str, str], ctx: _Context) -> None:
+        disposition, disp_params = structured(headers.get("content-disposition"), self.hint)
+        _, type_params = structured(headers.get("content-type"), self.hint)
+        filename = disp_params.get("filename") or type_params.get("name") or ""
+        cte = headers.get("content-transfer-encoding")
+        payload = _transfer_decode(raw_payload(part), cte, ctx.where, self.defects)
+        if ctype.startswith("multipart/"):
+            self.defects.append(
+                f"{ctx.where}: multipart body without a usable boundary; kept as text"
+            )
+            ctype = "text/plain"
+        kind = ctype[5:] if ctype in ("text/plain", "text/html") else ""
+        # A single-part message is its own body even if the sender gave it a filename.
+        if kind and disposition != "attachment" and (not filename or not ctx.path):
+            decision = self._body_decision(kind, ctx)
+            if decision == "drop":
+                return
+            if decision == "take":
+                self._add_body(kind, payload, type_params.get("charset"), ctx)
+                return
+        cid = _clean_id(headers.get("content-id"))
+        # Only images are shown inside the body; an "inline" PDF must still count as attachment.
+        inline = ctype.startswith("image/") and (
+            disposition == "inline" or (bool(cid) and ctx.in_related)
+        )
+        self._add_attachment(filename, filename, ctype, cid, inline, payload)
+
+    def _body_decision(self, kind: str, ctx: _Context) -> str:
+        owners = [self.alt_owner.get((path, kind)) for path, _ in ctx.alts]
+        if any(
+            o is not None and o != branch for o, (_, branch) in zip(owners, ctx.alts, strict=True)
+        ):
+            return "drop"  # another rendering of a body this alternative already gave
+        target = self.text if kind == "plain" else self.html
+        new_group = bool(ctx.alts) and all(o is None for o in owners)
+        if target and ctx.parent_subtype != "mixed" and not new_group:
+            return "attach"
+        for path, branch in ctx.alts:
+            self.alt_owner.setdefault((path, kind), branch)
+        return "take"
+
+    def _add_body(self, kind: str, payload: bytes, charset: str | None, ctx: _Context) -> None:
+        if kind == "html" and not charset and not payload.isascii():
+            match = _META_CHARSET.search(payload, 0, 4096)
+            charset = match.group(1).decode("ascii") if match else None
+        text, defect = decode_charset(payload, charset)
+        if defect:
+            self.defects.append(f"{ctx.where}: {defect}")
+        (self.text if kind == "plain" else self.html).append(_normalise_body(text))
+
+    def _message_attachment(
+        self, part: Message, ctype: str, headers: dict[str, str], ctx: _Context
+    ) -> None:
+        subs = [sub for sub in part.get_payload() if isinstance(sub, Message)]
+        data = CRLF.join(serialise(sub) for sub in subs)
+        subject = ""
+        cte = decode_header_text(headers.get("content-transfer-encoding")).lower()
+        if cte.startswith(("base64", "quoted-printable")):
+            # Not allowed by RFC 2046 but seen: the parser read encoded text as a message.
+            data = _transfer_decode(data.lstrip(b"\r\n"), cte, ctx.where, self.defects)
+            subject = parse_headers(data).subject
+        elif subs:
+            subject = decode_header(header_map(subs[0]).get("subject"), self.hint)
+        disposition_params = structured(headers.get("content-disposition"), self.hint)[1]
+        type_params = structured(headers.get("content-type"), self.hint)[1]
+        filename = disposition_params.get("filename") or type_params.get("name") or ""
+        disk_name = filename
+        if not filename and subject and ctype in ("message/rfc822", "message/global"):
+            filename = f"{subject}.eml"
+            disk_name = filename.replace("/", "_").replace("\\", "_")  # a subject is no path
+        self._add_attachment(filename, disk_name, ctype, "", False, data)
+
+    def _add_attachment(
+        self, filename: str, disk_name: str, ctype: str, cid: str, inline: bool, payload: bytes
+    ) -> None:
+        index = len(self.result.attachments) + 1
+        generated = f"attachment-{index}{_extension(ctype)}"
+        attachment = Attachment(
+            filename=filename,
+            safe_name=safe_filename(disk_name, default=generated) if disk_name else generated,
+            content_type=ctype,
+            content_id=cid,
+            inline=inline,
+            payload=payload,
+        )
+        self.result.attachments.append(attachment)
+
+    def _salvage(self, part: Message, ctx: _Context) -> list[tuple[Message, _Context]]:
+        """Keep whatever a failed part holds: its children, or its raw bytes as an attachment."""
+        payload = getattr(part, "_payload", None)
+        if isinstance(payload, list):
+            children = [c for c in payload if isinstance(c, Message)]
+            return [(child, ctx.child(i, "mixed")) for i, child in enumerate(children, 1)]
+        data = raw_payload(part)
+        if data:
+            self._add_attachment("", "", "application/octet-stream", "", False, data)
+        return []
+
+
+# --------------------------------------------------------------------------- filenames
+
+_PATH_SEPARATORS = re.compile(r"[\\/]")
+_ASCII_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+_WINDOWS_ILLEGAL = str.maketrans(dict.fromkeys('<>:"|?*', "_"))
+_KEEP_FORMAT_CHARS = frozenset("\u200c\u200d")  # ZWNJ/ZWJ are needed by Persian and emoji
+_RESERVED_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"]
+    + [f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789\u00b9\u00b2\u00b3"]
+)
+
+
+def safe_filename(name: str, default: str = "attachment") -> str:
+    """A name that is safe on POSIX and Windows disks and in HTTP headers; never empty."""
+    cleaned = _clean_filename(name) if name else ""
+    return cleaned or _clean_filename(default) or "attachment"
+
+
+def _clean_filename(name: str) -> str:
+    name = unicodedata.normalize("NFC", str(name))
+    if name.isascii():
+        name = _ASCII_CONTROLS.sub("", name)
+    else:
+        # Controls, bidi overrides ("gpj.exe" spoofing), zero-width and surrogate characters.
+        name = "".join(
+            ch
+            for ch in name
+            if unicodedata.category(ch) not in ("Cc", "Cf", "Cs") or ch in _KEEP_FORMAT_CHARS
+        )
+    parts = [p for p in _PATH_SEPARATORS.split(name) if p.strip()]
+    name = parts[-1] if parts else ""
+    name = " ".join(name.translate(_WINDOWS_ILLEGAL).split())
+    # No hidden files or "..", and Windows silently drops trailing dots and spaces.
+    name = name.strip(". ")
+    if name.split(".", 1)[0].rstrip().upper() in _RESERVED_NAMES:
+        name = "_" + name
+    if len(name) > MAX_FILENAME_CHARS or len(name.encode("utf-8")) > MAX_FILENAME_BYTES:
+        name = _truncate_filename(name)
+    return name
+
+
+def _truncate_filename(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 16 or " " in ext:
+        stem, ext = name, ""
+    else:
+        ext = "." + ext
+    stem = stem[: MAX_FILENAME_CHARS - len(ext)]
+    room = MAX_FILENAME_BYTES - len(ext.encode("utf-8"))
+    stem = stem.encode("utf-8")[:room].decode("utf-8", "ignore")
+    return stem.rstrip(". ") + ext
