@@ -15,7 +15,7 @@ from __future__ import annotations
 from testkit import mailfactory as mf
 
 # (id, HTML) - every one is hostile or a leak; the sanitizer must neutralise all of them
-# (tests/test_sanitize.py), and Chromium must run none of them once sanitized
+# (tests/mailcore/test_sanitize.py), and Chromium must run none of them once sanitized
 # (tests/browser/test_hostile_mail.py).
 SANITIZER_PAYLOADS: list[tuple[str, str]] = [
     ("script", "<script>alert(1)</script>ok"),

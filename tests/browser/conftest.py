@@ -16,7 +16,7 @@ Celery tasks run eagerly here (tests.settings sets CELERY_TASK_ALWAYS_EAGER):
 eager tasks because the live server's requests run in autocommit, so
 `delay_on_commit` fires right after the request's own commit and "Check mail
 now" and Send do their POP3/SMTP work before the response, exactly as a worker
-would moments later. The worker itself is covered by tests/test_celery_worker.py.
+would moments later. The worker itself is covered by tests/mailbox/test_celery_worker.py.
 """
 
 from __future__ import annotations

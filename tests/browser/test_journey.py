@@ -105,7 +105,7 @@ def test_the_whole_journey(new_page, devmail):
     # Bob: "Check mail now" fetches it over POP3; it is unread, with the attachment mark.
     # Eager tasks because the live server runs each request in autocommit: delay_on_commit
     # fires right after the request's commit, so the poll (like Send above) is done when the
-    # page's status request asks; a real worker is covered by tests/test_celery_worker.py.
+    # page's status request asks; a real worker is covered by tests/mailbox/test_celery_worker.py.
     log_in(page, "bob")
     expect(page.get_by_text("No mail yet")).to_be_visible()
     page.get_by_role("button", name="Check mail now").click()

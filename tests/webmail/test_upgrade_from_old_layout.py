@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # The last commit of main with the mail library inside mailbox/ (before "One shape for the code").
 OLD_LAYOUT = "4dbbce66c2bbec543d4e2186757e6ff08b8dafde"
 

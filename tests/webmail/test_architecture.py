@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["webmail", "mailbox", "accounts", "devmail", "mailcore", "testkit", "bench", "tests"]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 MAX_MODULE_LINES = 800

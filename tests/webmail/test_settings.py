@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROD_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",

@@ -17,7 +17,7 @@ from bench import bigmessage, dataset, inbox, ingest, search
 from bench.bulk import load_mailboxes
 from testkit.corpus import corpus
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,7 +18,7 @@ from mailbox.models import Message
 from testkit.mailfactory import mail
 from tests.conftest import dovecot_account
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.django_db(transaction=True)]
 
