@@ -15,7 +15,6 @@ The rules (ENGINEERING.md, "Exactly once out"):
 from __future__ import annotations
 
 import hashlib
-import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -31,8 +30,6 @@ from mailcore.reports import build_read_receipt
 
 from . import ingest
 from .models import Folder, Message, Outgoing, OutgoingAttachment, OutgoingStatus
-
-log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 MAX_RETRY_DELAY = timedelta(hours=4)
