@@ -131,4 +131,5 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["time_zone"]
+        fields = ["theme", "list_density", "keyboard_shortcuts", "time_zone"]
+        widgets = {"theme": forms.RadioSelect, "list_density": forms.RadioSelect}

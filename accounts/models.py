@@ -23,6 +23,37 @@ class User(AbstractUser):
         help_text="Dates are shown in this time zone (default: the server's).",
     )
 
+    class Theme(models.TextChoices):
+        SYSTEM = "system", _("System")
+        LIGHT = "light", _("Light")
+        DARK = "dark", _("Dark")
+
+    class Density(models.TextChoices):
+        COMFORTABLE = "comfortable", _("Comfortable")
+        COMPACT = "compact", _("Compact (one line)")
+
+    theme = models.CharField(
+        _("theme"),
+        max_length=10,
+        choices=Theme.choices,
+        default=Theme.SYSTEM,
+        # Database defaults too, so rows written by code that predates a field stay valid.
+        db_default=Theme.SYSTEM,
+    )
+    list_density = models.CharField(
+        _("message list"),
+        max_length=12,
+        choices=Density.choices,
+        default=Density.COMFORTABLE,
+        db_default=Density.COMFORTABLE,
+    )
+    keyboard_shortcuts = models.BooleanField(
+        _("keyboard shortcuts"),
+        default=True,
+        db_default=True,
+        help_text=_("Press ? on any mail page to see them."),
+    )
+
 
 # The form's and admin's names for mailcore's security modes.
 SECURITY_CHOICES = [

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -28,10 +29,15 @@ def preferences(request):
     form = PreferencesForm(request.POST, instance=request.user)
     if form.is_valid():
         form.save()
-        messages.success(request, "Preferences saved.")
-    else:
-        messages.error(request, "Choose a time zone from the list.")
-    return redirect("account_list")
+        messages.success(request, _("Preferences saved."))
+        return redirect("account_list")
+    accounts = request.user.mail_accounts.all()
+    return render(
+        request,
+        "accounts/account_list.html",
+        {"accounts": accounts, "preferences": form},
+        status=400,
+    )
 
 
 @sensitive_post_parameters("pop3_password", "smtp_password")

@@ -123,7 +123,7 @@ def explain_list_queries(user) -> dict:
 
     from mailbox.listing import Cursor, older_than
     from mailbox.models import Message
-    from mailbox.views import LIST_FIELDS
+    from mailbox.pages import LIST_FIELDS
 
     messages = Message.objects.filter(owner=user, folder="inbox").only(*LIST_FIELDS)
     count = messages.count()

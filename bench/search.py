@@ -44,7 +44,7 @@ def _explain(user, query: str) -> str:
 
     from mailbox.models import Message
     from mailbox.search import filter_by_search
-    from mailbox.views import LIST_FIELDS
+    from mailbox.pages import LIST_FIELDS
 
     messages = filter_by_search(
         Message.objects.filter(owner=user, folder="inbox").only(*LIST_FIELDS), query

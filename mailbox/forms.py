@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from mailcore import addresses, compose
 
@@ -8,22 +10,76 @@ from . import actions
 from .models import Folder
 
 ACTIONS = {
-    # action: (label, function(owner, ids), past tense)
-    "mark_read": ("Mark read", lambda o, ids: actions.set_seen(o, ids, True), "marked read"),
-    "mark_unread": ("Mark unread", lambda o, ids: actions.set_seen(o, ids, False), "marked unread"),
-    "flag": ("Flag", lambda o, ids: actions.set_flagged(o, ids, True), "flagged"),
-    "unflag": ("Unflag", lambda o, ids: actions.set_flagged(o, ids, False), "unflagged"),
-    "archive": ("Archive", lambda o, ids: actions.move_to(o, ids, Folder.ARCHIVE), "archived"),
-    "inbox": (
-        "Move to Inbox",
-        lambda o, ids: actions.move_to(o, ids, Folder.INBOX),
-        "moved to Inbox",
+    # action: (label, function(owner, ids, target), what the toast says)
+    "mark_read": (
+        _("Mark as read"),
+        lambda o, ids, t: actions.set_seen(o, ids, True),
+        lambda n: ngettext("%(n)s message marked as read.", "%(n)s messages marked as read.", n),
     ),
-    "trash": ("Move to Trash", actions.move_to_trash, "moved to Trash"),
-    "restore": ("Restore", actions.restore, "restored"),
-    "delete_forever": ("Delete forever", actions.delete_forever, "deleted forever"),
+    "mark_unread": (
+        _("Mark as unread"),
+        lambda o, ids, t: actions.set_seen(o, ids, False),
+        lambda n: ngettext(
+            "%(n)s message marked as unread.", "%(n)s messages marked as unread.", n
+        ),
+    ),
+    "flag": (
+        _("Flag"),
+        lambda o, ids, t: actions.set_flagged(o, ids, True),
+        lambda n: ngettext("%(n)s message flagged.", "%(n)s messages flagged.", n),
+    ),
+    "unflag": (
+        _("Unflag"),
+        lambda o, ids, t: actions.set_flagged(o, ids, False),
+        lambda n: ngettext("%(n)s message unflagged.", "%(n)s messages unflagged.", n),
+    ),
+    "archive": (
+        _("Archive"),
+        lambda o, ids, t: actions.move_to(o, ids, Folder.ARCHIVE),
+        lambda n: ngettext("%(n)s message archived.", "%(n)s messages archived.", n),
+    ),
+    "inbox": (
+        _("Move to Inbox"),
+        lambda o, ids, t: actions.move_to(o, ids, Folder.INBOX),
+        lambda n: ngettext("%(n)s message moved to Inbox.", "%(n)s messages moved to Inbox.", n),
+    ),
+    "trash": (
+        _("Move to Trash"),
+        lambda o, ids, t: actions.move_to_trash(o, ids),
+        lambda n: ngettext("%(n)s message moved to Trash.", "%(n)s messages moved to Trash.", n),
+    ),
+    "restore": (
+        _("Restore"),
+        lambda o, ids, t: actions.restore(o, ids),
+        lambda n: ngettext("%(n)s message restored.", "%(n)s messages restored.", n),
+    ),
+    "delete_forever": (
+        _("Delete forever"),
+        lambda o, ids, t: actions.delete_forever(o, ids),
+        lambda n: ngettext(
+            "%(n)s message deleted forever.", "%(n)s messages deleted forever.", n
+        ),
+    ),
+    # Undo of a move: back to the folder the messages came from.
+    "move": (
+        _("Move back"),
+        lambda o, ids, t: actions.move_to(o, ids, t),
+        lambda n: ngettext("%(n)s message moved back.", "%(n)s messages moved back.", n),
+    ),
 }
 TRASH_ONLY = {"restore", "delete_forever"}
+# What Undo does after each action: (action, target folder or None for "where it was").
+UNDO = {
+    "mark_read": ("mark_unread", None),
+    "mark_unread": ("mark_read", None),
+    "flag": ("unflag", None),
+    "unflag": ("flag", None),
+    "archive": ("move", None),
+    "inbox": ("move", None),
+    "trash": ("restore", None),
+    "restore": ("trash", None),
+    "move": (None, None),
+}
 
 
 class MessageIdsField(forms.Field):
@@ -37,45 +93,63 @@ class MessageIdsField(forms.Field):
         try:
             return [int(v) for v in value]
         except (TypeError, ValueError):
-            raise forms.ValidationError("Invalid message selection.") from None
+            raise forms.ValidationError(_("Invalid message selection.")) from None
 
     def validate(self, value):
         if not value:
-            raise forms.ValidationError("Select at least one message.")
+            raise forms.ValidationError(_("Select at least one message."))
 
 
 class BulkActionForm(forms.Form):
     action = forms.ChoiceField(choices=[(k, v[0]) for k, v in ACTIONS.items()])
     ids = MessageIdsField()
     folder = forms.ChoiceField(choices=Folder.choices, required=False)
+    # Only for "move" (Undo): where the messages go back to; never Trash.
+    target = forms.ChoiceField(
+        choices=[(v, label) for v, label in Folder.choices if v != Folder.TRASH], required=False
+    )
     confirm = forms.BooleanField(required=False)
 
     @staticmethod
     def actions_for(folder: str) -> list[tuple[str, str]]:
-        names = [k for k in ACTIONS if (k in TRASH_ONLY) == (folder == Folder.TRASH)]
         if folder == Folder.TRASH:
             names = ["restore", "delete_forever", "mark_read", "mark_unread"]
-        elif folder == Folder.ARCHIVE:
-            names = [n for n in names if n != "archive"]
-        elif folder == Folder.INBOX:
-            names = [n for n in names if n != "inbox"]
+        else:
+            names = [k for k in ACTIONS if k not in TRASH_ONLY and k != "move"]
+            if folder == Folder.ARCHIVE:
+                names = [n for n in names if n != "archive"]
+            elif folder == Folder.INBOX:
+                names = [n for n in names if n != "inbox"]
         return [(name, ACTIONS[name][0]) for name in names]
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("action") == "delete_forever" and not cleaned.get("confirm"):
             raise forms.ValidationError(
-                "Deleting forever cannot be undone: tick “Yes, delete forever” to confirm."
+                _("Deleting forever cannot be undone: tick “Yes, delete forever” to confirm.")
             )
+        if cleaned.get("action") == "move" and not cleaned.get("target"):
+            self.add_error("target", _("Choose the folder to move the messages to."))
         return cleaned
 
     def apply(self, owner) -> int:
-        _, function, _ = ACTIONS[self.cleaned_data["action"]]
-        return function(owner, self.cleaned_data["ids"])
+        _label, function, _done = ACTIONS[self.cleaned_data["action"]]
+        return function(owner, self.cleaned_data["ids"], self.cleaned_data.get("target"))
 
     def done_message(self, count: int) -> str:
-        _, _, done = ACTIONS[self.cleaned_data["action"]]
-        return f"{count} message{'s' if count != 1 else ''} {done}."
+        return ACTIONS[self.cleaned_data["action"]][2](count) % {"n": count}
+
+    def undo(self) -> dict | None:
+        """The inverse action for the toast's Undo button, or None if there is none."""
+        action = self.cleaned_data["action"]
+        inverse, _target = UNDO.get(action, (None, None))
+        if inverse is None:
+            return None
+        undo = {"action": inverse, "ids": self.cleaned_data["ids"]}
+        if inverse == "move":
+            # Back where they were: the folder the action was taken in.
+            undo["target"] = self.cleaned_data.get("folder") or Folder.INBOX
+        return undo
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -7,50 +7,36 @@ its input, and calls one domain function.
 import base64
 import zipfile
 from tempfile import SpooledTemporaryFile
+from urllib.parse import urlsplit
 
 from django.contrib import messages as flash
 from django.core.files.storage import default_storage
-from django.db.models import Count
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from mailcore import sanitize
 from mailcore.mime import safe_filename
 
-from . import actions, listing
+from . import actions, listing, pages
 from .forms import BulkActionForm
-from .models import Folder, Message, Outgoing, OutgoingStatus, SkippedMessage, TrustedSender
-from .search import filter_by_search
+from .models import Folder, Message, TrustedSender
 from .tasks import poll_account
 
-LIST_FIELDS = (
-    "pk",
-    "subject",
-    "from_name",
-    "from_address",
-    "date",
-    "snippet",
-    "has_attachments",
-    "seen",
-    "flagged",
-    "parse_error",
-    "folder",
-)
 # Types a browser may show inline from an attachment link; never HTML or SVG.
 PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+THUMBNAIL_TYPES = INLINE_IMAGE_TYPES
 MAX_INLINE_IMAGE_BYTES = 5 * 1024 * 1024
 DOWNLOAD_CSP = "sandbox; default-src 'none'"
-OUTBOX_STATES = [
-    OutgoingStatus.QUEUED,
-    OutgoingStatus.SENDING,
-    OutgoingStatus.RETRYING,
-    OutgoingStatus.FAILED,
-]
+# Actions after which the message is no longer in the folder the user is looking at.
+MOVING_ACTIONS = {"archive", "inbox", "trash", "restore", "delete_forever", "move"}
 
 
 def _folder_or_404(name: str) -> str:
@@ -63,76 +49,87 @@ def _message_or_404(request, pk: int) -> Message:
     return get_object_or_404(Message.objects.select_related("account"), pk=pk, owner=request.user)
 
 
-def _folder_list(user, current: str) -> list[dict]:
-    unread = dict(
-        Message.objects.filter(owner=user, seen=False)
-        .values("folder")
-        .annotate(n=Count("*"))
-        .values_list("folder", "n")
-    )
-    return [
-        {"name": value, "label": label, "unread": unread.get(value, 0), "current": value == current}
-        for value, label in Folder.choices
-    ]
+def _is_fragment(request) -> bool:
+    """An htmx swap (not a history restore, which needs the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def folder_view(request, folder: str = Folder.INBOX):
     folder = _folder_or_404(folder)
-    query = request.GET.get("q", "").strip()
-    messages = Message.objects.filter(owner=request.user, folder=folder).only(*LIST_FIELDS)
-    if query:
-        messages = filter_by_search(messages, query)
-    page = listing.paginate(
-        messages,
-        before=request.GET.get("before"),
-        after=request.GET.get("after"),
-        oldest=request.GET.get("oldest") == "1",
-    )
-    accounts = list(request.user.mail_accounts.all())
-    return render(
-        request,
-        "mailbox/folder.html",
-        {
-            "folder": folder,
-            "folder_label": Folder(folder).label,
-            "query": query,
-            "page": page,
-            "folders": _folder_list(request.user, folder),
-            "accounts": accounts,
-            "skipped": SkippedMessage.objects.filter(account__user=request.user).select_related(
-                "account"
-            )
-            if folder == Folder.INBOX
-            else [],
-            "bulk_actions": BulkActionForm.actions_for(folder),
-            "drafts": Outgoing.objects.filter(
-                owner=request.user, status=OutgoingStatus.DRAFT, is_read_receipt=False
-            )
-            if folder == Folder.DRAFTS
-            else [],
-            "outbox": Outgoing.objects.filter(owner=request.user, status__in=OUTBOX_STATES)
-            if folder == Folder.SENT
-            else [],
-        },
-    )
+    context = pages.list_context(request.user, folder, request.GET)
+    if _is_fragment(request) and request.htmx.target == "list-pane":
+        return render(request, "mailbox/_list_fragment.html", context)
+    return render(request, "mailbox/mail.html", context)
+
+
+def _list_fragment(request, form: BulkActionForm | None, acted_ids: list[int]):
+    """After an action: the list pane, the folder counts, the toast, and the reading
+    pane if the message open in it was acted on."""
+    folder = pages.folder_or_none(request.POST.get("folder")) or Folder.INBOX
+    params = QueryDict(request.POST.get("list", ""))
+    context = pages.list_context(request.user, folder, params)
+    current = _current_message_id(request)
+    if current is not None and current in acted_ids:
+        action = form.cleaned_data["action"] if form is not None else ""
+        if action in MOVING_ACTIONS:
+            context["reading_pane"] = "empty"
+        else:
+            message = _message_or_404(request, current)
+            context.update(_message_context(request, message))
+            context["reading_pane"] = "message"
+    response = render(request, "mailbox/_list_fragment.html", context)
+    if context.get("reading_pane") == "empty":
+        # The open message left this folder: the address bar follows the list.
+        url = reverse("folder", args=[folder])
+        response["HX-Push-Url"] = f"{url}?{context['list_query']}" if context["list_query"] else url
+    return response
+
+
+def _current_message_id(request) -> int | None:
+    """The message open in the reading pane, from the page's address (htmx sends it)."""
+    path = urlsplit(request.htmx.current_url or "").path if request.htmx else ""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return match.kwargs.get("pk") if match.url_name == "read_message" else None
+
+
+def _apply(request, data) -> tuple[BulkActionForm, int | None]:
+    form = BulkActionForm(data)
+    if not form.is_valid():
+        flash.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return form, None
+    count = form.apply(request.user)
+    pages.offer_undo(request, form.done_message(count), form.undo())
+    return form, count
 
 
 @require_POST
 def bulk_action(request):
-    form = BulkActionForm(request.POST)
-    if not form.is_valid():
-        flash.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-    else:
-        count = form.apply(request.user)
-        flash.success(request, form.done_message(count))
-    folder = request.POST.get("folder", Folder.INBOX)
-    return redirect("folder", folder=folder if folder in Folder.values else Folder.INBOX)
+    form, count = _apply(request, request.POST)
+    acted = form.cleaned_data.get("ids", []) if count is not None else []
+    if _is_fragment(request):
+        return _list_fragment(request, form if count is not None else None, acted)
+    folder = pages.folder_or_none(request.POST.get("folder")) or Folder.INBOX
+    return _redirect_to_list(folder, request.POST.get("list", ""))
+
+
+def _redirect_to_list(folder: str, list_query: str):
+    url = reverse("folder", args=[folder])
+    return redirect(f"{url}?{list_query}" if list_query else url)
 
 
 @require_POST
 def empty_trash(request):
     count = actions.empty_trash(request.user)
-    flash.success(request, f"Deleted {count} message{'s' if count != 1 else ''} forever.")
+    flash.success(
+        request,
+        ngettext(
+            "Deleted %(count)s message forever.", "Deleted %(count)s messages forever.", count
+        )
+        % {"count": count},
+    )
     return redirect("folder", folder=Folder.TRASH)
 
 
@@ -147,38 +144,47 @@ def _shows_remote(request, message: Message) -> bool:
     )
 
 
+def _message_context(request, message: Message) -> dict:
+    show_remote = _shows_remote(request, message)
+    remote_blocked = False
+    body_on_dark = False
+    if message.html_body:
+        clean = sanitize.sanitize_email_html(message.html_body, allow_remote=show_remote)
+        remote_blocked = clean.remote_blocked and not show_remote
+        body_on_dark = not clean.sets_colours
+    context_list = Message.objects.filter(owner=request.user, folder=message.folder)
+    newer, older = listing.neighbours(context_list, message)
+    return {
+        "message": message,
+        "attachments": message.attachments.filter(inline=False),
+        # render_plain_text escapes everything it does not generate itself.
+        "text_html": mark_safe(sanitize.render_plain_text(message.text_body))  # noqa: S308
+        if message.text_body and not message.html_body
+        else "",
+        "preview_types": PREVIEW_TYPES,
+        "thumbnail_types": THUMBNAIL_TYPES,
+        "show_remote": show_remote,
+        "remote_blocked": remote_blocked,
+        "body_on_dark": body_on_dark,
+        "newer": newer,
+        "older": older,
+        "delivery": getattr(message, "outgoing", None),
+        "folder_label": Folder(message.folder).label,
+    }
+
+
 def read_message(request, pk: int):
     message = _message_or_404(request, pk)
     if not message.seen:
         # The one GET that changes state, as every mail client does on open.
         Message.objects.filter(pk=message.pk).update(seen=True)
         message.seen = True
-    show_remote = _shows_remote(request, message)
-    remote_blocked = False
-    if message.html_body and not show_remote:
-        remote_blocked = sanitize.sanitize_email_html(message.html_body).remote_blocked
-    context_list = Message.objects.filter(owner=request.user, folder=message.folder)
-    newer, older = listing.neighbours(context_list, message)
-    return render(
-        request,
-        "mailbox/read.html",
-        {
-            "message": message,
-            "attachments": message.attachments.filter(inline=False),
-            # render_plain_text escapes everything it does not generate itself.
-            "text_html": mark_safe(sanitize.render_plain_text(message.text_body))  # noqa: S308
-            if message.text_body and not message.html_body
-            else "",
-            "preview_types": PREVIEW_TYPES,
-            "show_remote": show_remote,
-            "remote_blocked": remote_blocked,
-            "newer": newer,
-            "older": older,
-            "delivery": getattr(message, "outgoing", None),
-            "folders": _folder_list(request.user, message.folder),
-            "folder_label": Folder(message.folder).label,
-        },
-    )
+    context = _message_context(request, message)
+    if _is_fragment(request):
+        return render(request, "mailbox/_message_fragment.html", context)
+    context.update(pages.list_context(request.user, message.folder, QueryDict()))
+    context["message"] = message
+    return render(request, "mailbox/mail.html", context)
 
 
 def _inline_images(message: Message) -> dict[str, str]:
@@ -206,7 +212,17 @@ def message_body(request, pk: int):
         message.html_body, allow_remote=allow_remote, cid_url=images.get
     )
     # The sanitizer's output is the one HTML we render unescaped, and only here.
-    response = render(request, "mailbox/body.html", {"body": mark_safe(clean.html)})  # noqa: S308
+    response = render(
+        request,
+        "mailbox/body.html",
+        {
+            "body": mark_safe(clean.html),  # noqa: S308
+            # Mail that sets no colours of its own follows the theme; mail with its own
+            # colours keeps them on a light sheet.
+            "follows_theme": not clean.sets_colours,
+            "theme": request.user.theme,
+        },
+    )
     remote = " https: http:" if allow_remote else ""
     # Even if the sanitizer missed something: no script, no plugin, no form, no
     # navigation of our page, nothing fetched but our inline images (and remote
@@ -226,31 +242,26 @@ def trust_sender(request, pk: int):
         TrustedSender.objects.get_or_create(
             owner=request.user, address=message.from_address.lower()
         )
-        flash.success(request, f"Images from {message.from_address} will always be shown.")
+        flash.success(
+            request,
+            _("Images from %(sender)s will always be shown.") % {"sender": message.from_address},
+        )
     return redirect("read_message", pk=message.pk)
 
 
 @require_POST
 def message_action(request, pk: int):
-    """The read page's buttons: the same actions as the bulk form, on one message."""
+    """One message's buttons (reading pane, list row): the bulk actions on one message."""
     message = _message_or_404(request, pk)
     data = request.POST.copy()
     data.setlist("ids", [str(message.pk)])
     data["folder"] = message.folder
-    form = BulkActionForm(data)
-    if not form.is_valid():
-        flash.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-    else:
-        form.apply(request.user)
-        flash.success(request, form.done_message(1))
-        if form.cleaned_data["action"] in {
-            "mark_unread",
-            "archive",
-            "trash",
-            "restore",
-            "delete_forever",
-        }:
-            return redirect("folder", folder=message.folder)
+    form, count = _apply(request, data)
+    if _is_fragment(request):
+        request.POST = data  # the list to show is the message's folder
+        return _list_fragment(request, form if count is not None else None, [message.pk])
+    if count is not None and form.cleaned_data["action"] in MOVING_ACTIONS | {"mark_unread"}:
+        return _redirect_to_list(message.folder, request.POST.get("list", ""))
     return redirect("read_message", pk=message.pk)
 
 

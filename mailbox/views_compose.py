@@ -72,6 +72,7 @@ def compose_view(request, pk: int | None = None):
             "form": form,
             "outgoing": outgoing,
             "attachments": outgoing.attachments.all() if outgoing else [],
+            "max_bytes": form.max_bytes,
         },
     )
 

@@ -33,6 +33,9 @@ class SanitizedHtml:
     html: str  # safe HTML fragment (body content)
     remote_blocked: bool  # a remote resource (img src, background, CSS url()) was removed
     has_remote: bool  # the message references a remote resource we would show if allowed
+    # The sanitized HTML sets its own text or background colours: shown on a light sheet
+    # in dark mode, since recolouring it could leave dark text on a dark background.
+    sets_colours: bool = False
 
 
 # --- allow-lists -------------------------------------------------------------
@@ -385,8 +388,23 @@ def sanitize_email_html(
     if policy.has_remote and allow_remote:
         cleaned = _IMG_TAG_RE.sub(_add_remote_img_hints, cleaned)
     return SanitizedHtml(
-        html=cleaned, remote_blocked=policy.remote_blocked, has_remote=policy.has_remote
+        html=cleaned,
+        remote_blocked=policy.remote_blocked,
+        has_remote=policy.has_remote,
+        sets_colours=_sets_colours(cleaned),
     )
+
+
+def _sets_colours(cleaned: str) -> bool:
+    """A colour in what survived sanitizing: bgcolor/color attributes, CSS colour properties."""
+    return any(_SETS_COLOURS_RE.search(tag.group(0)) for tag in _START_TAG_RE.finditer(cleaned))
+
+
+_START_TAG_RE = re.compile(r"<[a-zA-Z][^>]*>")
+_SETS_COLOURS_RE = re.compile(
+    r"""\b(?:bgcolor|color)\s*=|(?:^|[\s;"'])(?:color|background(?:-color|-image)?)\s*:""",
+    re.IGNORECASE,
+)
 
 
 def _order_link_attrs(m: re.Match[str]) -> str:

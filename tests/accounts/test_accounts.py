@@ -203,10 +203,38 @@ def test_connection_test_reports_the_servers_reply(
     assert account.pop3_password not in account.last_test_result
 
 
+PREFERENCES = {"theme": "system", "list_density": "comfortable", "keyboard_shortcuts": "on"}
+
+
 def test_time_zone_preference_is_saved_and_validated(alice_client, alice):
-    alice_client.post(reverse("preferences"), {"time_zone": "Asia/Seoul"})
+    alice_client.post(reverse("preferences"), {**PREFERENCES, "time_zone": "Asia/Seoul"})
     alice.refresh_from_db()
     assert alice.time_zone == "Asia/Seoul"
-    alice_client.post(reverse("preferences"), {"time_zone": "Mars/Olympus"})
+    response = alice_client.post(
+        reverse("preferences"), {**PREFERENCES, "time_zone": "Mars/Olympus"}
+    )
+    assert response.status_code == 400
+    assert "Time zone: Select a valid choice." in response.content.decode()
     alice.refresh_from_db()
     assert alice.time_zone == "Asia/Seoul"
+
+
+def test_theme_density_and_shortcut_preferences_are_saved(alice_client, alice):
+    response = alice_client.post(
+        reverse("preferences"), {"theme": "dark", "list_density": "compact", "time_zone": ""}
+    )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert (alice.theme, alice.list_density, alice.keyboard_shortcuts) == ("dark", "compact", False)
+    page = alice_client.get(reverse("home")).content.decode()
+    assert 'data-theme="dark"' in page
+    assert 'class="density-compact"' in page
+    assert 'data-shortcuts="off"' in page
+
+
+def test_an_unknown_theme_is_a_form_error_that_names_the_field(alice_client, alice):
+    response = alice_client.post(reverse("preferences"), {**PREFERENCES, "theme": "neon"})
+    assert response.status_code == 400
+    assert "Theme: Select a valid choice." in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.theme == "system"

@@ -65,7 +65,8 @@ FOCUSED = """() => {
   return {
     index: [...document.querySelectorAll("*")].indexOf(el),
     tag: el.localName,
-    name: (el.innerText || el.value || el.getAttribute("aria-label") || "").trim().slice(0, 60),
+    name: (el.getAttribute("aria-label") || [...(el.labels || [])].map((l) => l.innerText).join(" ")
+           || el.innerText || el.value || "").trim().slice(0, 60),
     visible: el.matches(":focus-visible") && (outlined || style.boxShadow !== "none"),
   };
 }"""

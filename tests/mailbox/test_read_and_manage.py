@@ -56,8 +56,11 @@ def test_folder_list_shows_unread_counts(alice_client, alice_account):
     store(alice_account, mf.plain("two"), seen=True)
     store(alice_account, mf.plain("three"), folder=Folder.ARCHIVE)
     html = alice_client.get(reverse("home")).content.decode()
-    assert 'aria-label="1 unread">1<' in html
-    folders = alice_client.get(reverse("home")).context["folders"]
+    assert (
+        'data-unread="1"><span class="visually-hidden">, </span>1<span class="visually-hidden"> unread</span>'
+        in html
+    )
+    folders = alice_client.get(reverse("home")).context["nav_folders"]
     counts = {f["name"]: f["unread"] for f in folders}
     assert counts == {"inbox": 1, "sent": 0, "drafts": 0, "trash": 0, "archive": 1}
 
@@ -275,7 +278,7 @@ def test_opening_a_message_marks_it_read_and_shows_decoded_headers(alice_client,
     m.refresh_from_db()
     assert m.seen
     assert "<bdi>회의 &lt;b&gt;안내&lt;/b&gt;</bdi>" in html
-    assert "<bdi>김민수</bdi> &lt;minsu@example.kr&gt;" in html
+    assert '<bdi class="sender-name">김민수</bdi> &lt;minsu@example.kr&gt;' in html
     assert "안녕하세요" in html
 
 

@@ -1,0 +1,121 @@
+// The mail pages' behaviour on top of working HTML: every action here also works
+// without JavaScript as a plain form or link. htmx swaps the server-rendered fragments;
+// this file keeps the panes, toasts and the selection in step with it.
+(function () {
+  "use strict";
+  const TOAST_MS = 8000;
+
+  function each(selector, root, fn) {
+    (root || document).querySelectorAll(selector).forEach(fn);
+  }
+
+  // --- toasts: dismiss, and leave by themselves unless hovered or focused ---
+  function armToast(toast) {
+    if (toast.dataset.armed) return;
+    toast.dataset.armed = "1";
+    let timer = null;
+    const start = () => { timer = window.setTimeout(() => toast.remove(), TOAST_MS); };
+    const stop = () => { window.clearTimeout(timer); };
+    toast.addEventListener("mouseenter", stop);
+    toast.addEventListener("mouseleave", start);
+    toast.addEventListener("focusin", stop);
+    toast.addEventListener("focusout", start);
+    start();
+  }
+  document.addEventListener("click", function (event) {
+    const dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) dismiss.closest("[data-toast]").remove();
+  });
+
+  // --- the selection: select all, and confirmation of destructive buttons ---
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "select-all") {
+      each("#message-list input[name=ids]", null, (box) => { box.checked = event.target.checked; });
+    }
+  });
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.dataset.confirm)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // --- panes: which one a narrow screen shows, and the row that is open ---
+  function markCurrent(id) {
+    each(".list-row.current", null, (row) => row.classList.remove("current"));
+    each(".row-link[aria-current]", null, (link) => link.removeAttribute("aria-current"));
+    const row = id && document.getElementById("row-" + id);
+    if (row) {
+      row.classList.add("current");
+      row.querySelector(".row-link").setAttribute("aria-current", "true");
+    }
+  }
+  function syncView() {
+    const mail = document.getElementById("mail");
+    const view = document.querySelector("#reading-pane [data-message-id]");
+    if (mail) mail.dataset.view = view ? "message" : "list";
+    markCurrent(view && view.dataset.messageId);
+  }
+
+  // --- print: the reading pane's message, without the app around it ---
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) window.print();
+  });
+
+  // --- "Check mail now": enqueue a poll, then report when every account is done ---
+  document.addEventListener("submit", async function (event) {
+    const form = event.target;
+    if (form.id !== "check-mail" || !window.fetch) return;
+    event.preventDefault();
+    const button = document.getElementById("check-mail-button");
+    const status = document.getElementById("check-mail-status");
+    const say = (text) => { if (status) status.textContent = text; };
+    if (button) button.disabled = true;
+    say(gettext("Checking mail…"));
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        headers: {"Accept": "application/json",
+                  "X-CSRFToken": form.querySelector("[name=csrfmiddlewaretoken]").value},
+        credentials: "same-origin",
+      });
+      const since = Date.parse((await response.json()).requested_at);
+      for (let attempt = 0; attempt < 120; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const data = await (await fetch(form.dataset.statusUrl, {credentials: "same-origin"})).json();
+        const done = data.accounts.filter((a) => a.last_poll_at && Date.parse(a.last_poll_at) >= since - 1000);
+        if (done.length === data.accounts.length) {
+          const fresh = done.reduce((sum, a) => sum + (a.error ? 0 : a.new), 0);
+          const errors = done.filter((a) => a.error).map((a) => " " + a.account + ": " + a.error);
+          say(interpolate(ngettext("%s new message.", "%s new messages.", fresh), [fresh]) + errors.join(""));
+          document.dispatchEvent(new CustomEvent("webmail:mail-checked", {detail: {fresh: fresh}}));
+          return;
+        }
+      }
+      say(gettext("Still checking; reload the page in a moment."));
+    } catch (error) {
+      say(gettext("Could not check mail:") + " " + error);
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+
+  // --- the keyboard-shortcut help and other dialogs need JavaScript: show their buttons ---
+  function enhance(root) {
+    each("[data-print]", root, (el) => { el.hidden = false; });
+    each("[data-toast]", root, armToast);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); syncView(); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!document.body.contains(event.target)) return;
+    enhance(event.target);
+    syncView();
+    if (event.target.id === "reading-pane") {
+      // Opening a message moves the reader there, as a new page would.
+      const heading = event.target.querySelector("h1");
+      if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({preventScroll: true}); }
+    }
+  });
+})();

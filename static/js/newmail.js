@@ -1,0 +1,1 @@
+// Filled in by the newmail work of the interface issue.

@@ -1,0 +1,1 @@
+// Filled in by the preview work of the interface issue.

@@ -1,0 +1,1 @@
+// Filled in by the shortcuts work of the interface issue.

@@ -1,0 +1,41 @@
+"""Project-level pages that belong to no app: the web app manifest."""
+
+import json
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse
+from django.templatetags.static import static
+from django.views.decorators.http import require_GET
+from django.views.i18n import JavaScriptCatalog
+
+# The translations our scripts use (gettext, ngettext, interpolate), from our origin.
+javascript_catalog = login_not_required(JavaScriptCatalog.as_view())
+
+
+@require_GET
+@login_not_required
+def manifest(request):
+    """The web app manifest, so phones can add the webmail to the home screen."""
+    data = {
+        "name": "Webmail",
+        "short_name": "Webmail",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#f6f7f9",
+        "theme_color": "#0b57d0",
+        "icons": [
+            {"src": static("icons/app.svg"), "sizes": "any", "type": "image/svg+xml"},
+            {"src": static("icons/app-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": static("icons/app-512.png"), "sizes": "512x512", "type": "image/png"},
+            {
+                "src": static("icons/app-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
+        ],
+    }
+    response = HttpResponse(json.dumps(data), content_type="application/manifest+json")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
