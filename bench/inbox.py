@@ -5,10 +5,13 @@ with 100,000 each (so every query must be scoped per user), and one user with
 1,000 — all in the same database, bulk-inserted with realistic field sizes (see
 bench.dataset and bench.bulk.BulkMailboxes). For both the big and the small
 mailbox: the Inbox first page, a page in the middle (keyset cursor), the last page
-("Oldest"), a folder switch (Archive) and opening a message, each timed through the
-whole Django stack (middleware, session, view, template) with the test Client. Each
-figure is the median of many requests; the query count per page comes from one
-extra request under CaptureQueriesContext (not timed: capturing adds overhead).
+("Oldest"), a folder switch (Archive), opening a message as a whole page and as the
+reading-pane fragment htmx asks for, and a bulk action's list fragment (mark three
+messages read, then unread again: each POST answers with the list pane, the folder
+counts out of band and the toast), each timed through the whole Django stack
+(middleware, session, view, template) with the test Client. Each figure is the
+median of many requests; the query count per page comes from one extra request
+under CaptureQueriesContext (not timed: capturing adds overhead).
 
     python -m bench.inbox            # SQLite, and PostgreSQL when DATABASE_URL points at it
     python -m bench.inbox --quick    # small N
@@ -19,16 +22,80 @@ Each database runs in a child process of its own (Django's settings are per proc
 
 from __future__ import annotations
 
+import os
+import time
+from dataclasses import dataclass, field
+
 from bench import dataset
 from bench.cli import parser
-from bench.pages import client_for, count_queries, get
+from bench.pages import client_for
 from bench.report import machine_of, now_iso, table, write_result
 from bench.timing import median, ms
 
 NAME = "inbox"
 TARGET_MS = 50.0
 TARGET_RATIO = 1.3
-PAGES = ["inbox_first", "inbox_middle", "inbox_last", "folder_switch", "open_message"]
+PAGES = [
+    "inbox_first",
+    "inbox_middle",
+    "inbox_last",
+    "folder_switch",
+    "open_message",
+    "open_message_fragment",
+    "bulk_fragment",
+]
+BULK_IDS = 3  # the bulk action marks this many messages of the first page read, then unread
+CURRENT_URL = "http://localhost/"  # the page htmx sends its requests from: the Inbox
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request a page makes; a page is one or more (a bulk action, then its way back)."""
+
+    url: str
+    method: str = "GET"
+    data: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)
+
+    def send(self, client) -> tuple[float, float, int]:
+        """(seconds, CPU seconds of this process, response bytes); anything but 200
+        is an error. The CPU time leaves out waiting for the database server and for
+        a CPU on a busy machine; the server time (wall clock) is the figure."""
+        start, cpu = time.perf_counter(), time.process_time()
+        if self.method == "POST":
+            response = client.post(self.url, self.data, headers=self.headers)
+        else:
+            response = client.get(self.url, headers=self.headers)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        if response.status_code != 200:
+            raise RuntimeError(f"{self.method} {self.url} answered {response.status_code}")
+        return elapsed, cpu, len(response.content)
+
+
+def htmx_headers(target: str, trigger: str = "") -> dict[str, str]:
+    """The headers htmx 2 sends with a swap into #target from the Inbox page."""
+    headers = {"HX-Request": "true", "HX-Target": target, "HX-Current-URL": CURRENT_URL}
+    if trigger:
+        headers["HX-Trigger"] = trigger
+    return headers
+
+
+def send_all(client, requests: list[Request]) -> list[tuple[float, float, int]]:
+    return [r.send(client) for r in requests]
+
+
+def count_queries(client, requests: list[Request]) -> list[str]:
+    """The SQL of the first request (not timed: capturing adds overhead); the rest of
+    the page's requests are replayed after it so the data is as it was."""
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    reset_queries()
+    with CaptureQueriesContext(connection) as captured:
+        requests[0].send(client)
+    sql = [q["sql"] for q in captured.captured_queries]  # the next request resets the log
+    send_all(client, requests[1:])
+    return sql
 
 
 # --------------------------------------------------------------------------- pages
@@ -43,8 +110,8 @@ OPENED_HTML = (
 )
 
 
-def prepare_user(user) -> dict[str, str]:
-    """The URLs of the measured pages for one user, and the message it opens."""
+def prepare_user(user) -> dict[str, list[Request]]:
+    """The requests of the measured pages for one user, and the message it opens."""
     from mailbox.listing import Cursor
     from mailbox.models import Attachment, Message
 
@@ -73,43 +140,71 @@ def prepare_user(user) -> dict[str, str]:
             ]
         )
     )
+    # The bulk action's messages: the newest of the first page, unread before each action.
+    bulk_ids = list(inbox.values_list("pk", flat=True)[:BULK_IDS])
+    Message.objects.filter(pk__in=bulk_ids).update(seen=False)
     cursor = Cursor(middle[1], middle[0]).encode()
+    bulk = {"folder": "inbox", "list": "", "ids": [str(pk) for pk in bulk_ids]}
+    bulk_headers = htmx_headers("list-pane", trigger="bulk")
     return {
-        "inbox_first": "/",
-        "inbox_middle": f"/?before={cursor}",
-        "inbox_last": "/?oldest=1",
-        "folder_switch": "/mail/folder/archive/",
-        "open_message": f"/mail/{opened_pk}/",
+        "inbox_first": [Request("/")],
+        "inbox_middle": [Request(f"/?before={cursor}")],
+        "inbox_last": [Request("/?oldest=1")],
+        "folder_switch": [Request("/mail/folder/archive/")],
+        "open_message": [Request(f"/mail/{opened_pk}/")],
+        # A click on a row: htmx GETs the message into #reading-pane.
+        "open_message_fragment": [
+            Request(f"/mail/{opened_pk}/", headers=htmx_headers("reading-pane"))
+        ],
+        # The selection toolbar's "Mark as read", then "Mark as unread" to put it back:
+        # both answer with the list fragment (list pane, OOB counts, toast), both timed.
+        "bulk_fragment": [
+            Request("/mail/bulk/", "POST", {**bulk, "action": "mark_read"}, headers=bulk_headers),
+            Request("/mail/bulk/", "POST", {**bulk, "action": "mark_unread"}, headers=bulk_headers),
+        ],
     }
 
 
 def measure_pages(users: dict, runs: int) -> dict:
-    """{scale label: {page: {median_ms, min_ms, queries, bytes}}}; runs interleaved."""
+    """{scale label: {page: {median_ms, min_ms, queries, bytes}}}; runs interleaved.
+
+    A page of several requests (the bulk action and its way back) adds one sample
+    per request.
+    """
     clients = {label: client_for(user) for label, user in users.items()}
-    urls = {label: prepare_user(user) for label, user in users.items()}
+    requests = {label: prepare_user(user) for label, user in users.items()}
     timings: dict[str, dict[str, list[float]]] = {
+        label: {page: [] for page in PAGES} for label in users
+    }
+    cpu: dict[str, dict[str, list[float]]] = {
         label: {page: [] for page in PAGES} for label in users
     }
     sizes: dict[str, dict[str, int]] = {label: {} for label in users}
     for label in users:  # warm caches, connections, templates
         for page in PAGES:
             for _ in range(2):
-                get(clients[label], urls[label][page])
+                send_all(clients[label], requests[label][page])
     for _ in range(runs):
         for page in PAGES:
             for label in users:
-                elapsed, size = get(clients[label], urls[label][page])
-                timings[label][page].append(elapsed)
-                sizes[label][page] = size
+                for elapsed, used, size in send_all(clients[label], requests[label][page]):
+                    timings[label][page].append(elapsed)
+                    cpu[label][page].append(used)
+                    sizes[label][page] = max(size, sizes[label].get(page, 0))
     out: dict = {}
     for label in users:
         out[label] = {}
         for page in PAGES:
-            queries = count_queries(clients[label], urls[label][page])
+            first = requests[label][page][0]
+            queries = count_queries(clients[label], requests[label][page])
             out[label][page] = {
-                "url": urls[label][page],
+                "url": first.url,
+                "method": first.method,
+                "headers": first.headers,
+                "requests_per_sample": len(requests[label][page]),
                 "median_ms": ms(median(timings[label][page])),
                 "min_ms": ms(min(timings[label][page])),
+                "cpu_median_ms": ms(median(cpu[label][page])),
                 "queries": len(queries),
                 "sql": queries,
                 "bytes": sizes[label][page],
@@ -141,7 +236,9 @@ def run(users: dict, runs: int = 25) -> dict:
     """Measure the pages for {label: user}; the first label is the big mailbox."""
     from mailbox.models import Message
 
+    load_before = os.getloadavg()
     pages = measure_pages(users, runs)
+    load_after = os.getloadavg()
     big, small = list(users)[0], list(users)[-1]
     comparison = {}
     for page in PAGES:
@@ -167,6 +264,8 @@ def run(users: dict, runs: int = 25) -> dict:
         },
         "total_messages": Message.objects.count(),
         "runs": runs,
+        # 1/5/15-minute load averages around the measuring: a shared machine's other work
+        "load_average": {"before": load_before, "after": load_after},
         "comparison": comparison,
         "pages": pages,
         "explain": {label: explain_list_queries(user) for label, user in users.items()},

@@ -56,9 +56,7 @@ ACTIONS = {
     "delete_forever": (
         _("Delete forever"),
         lambda o, ids, t: actions.delete_forever(o, ids),
-        lambda n: ngettext(
-            "%(n)s message deleted forever.", "%(n)s messages deleted forever.", n
-        ),
+        lambda n: ngettext("%(n)s message deleted forever.", "%(n)s messages deleted forever.", n),
     ),
     # Undo of a move: back to the folder the messages came from.
     "move": (
@@ -264,3 +262,59 @@ class ComposeForm(forms.Form):
             return True
         self.add_error("to", "Add at least one recipient (To, Cc or Bcc).")
         return False
+
+
+def attachment_limit_error(name: str, size: int, already: int, limit: int) -> str:
+    """Why one more file of `size` bytes cannot join `already` attached bytes, or ""."""
+    if size > limit:
+        return _("“%(name)s” is larger than the %(limit)s limit.") % {
+            "name": name,
+            "limit": filesizeformat(limit),
+        }
+    if already + size > limit:
+        return _(
+            "“%(name)s” would bring the attachments to %(total)s, over the %(limit)s limit."
+        ) % {
+            "name": name,
+            "total": filesizeformat(already + size),
+            "limit": filesizeformat(limit),
+        }
+    return ""
+
+
+class AttachmentUploadForm(forms.Form):
+    """One file for a draft, uploaded in the background while the user writes.
+
+    `size` comes after the file in the request body: an upload cut off on the way
+    lacks it (or disagrees with it), and is refused instead of stored truncated.
+    """
+
+    file = forms.FileField(label=_("File"), allow_empty_file=True)
+    size = forms.IntegerField(min_value=0, required=False)
+    account = forms.ModelChoiceField(queryset=None, required=False)
+
+    def __init__(self, *args, user, outgoing=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.outgoing = outgoing
+        self.fields["account"].queryset = user.mail_accounts.filter(enabled=True)
+        self.max_bytes = settings.WEBMAIL_MAX_ATTACHMENT_BYTES
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload is None:
+            return cleaned
+        if cleaned.get("size") != upload.size:
+            self.add_error("file", _("“%(name)s” did not arrive whole.") % {"name": upload.name})
+        elif not upload.size:
+            self.add_error("file", _("“%(name)s” is empty.") % {"name": upload.name})
+        else:
+            already = (
+                sum(self.outgoing.attachments.values_list("size", flat=True))
+                if self.outgoing
+                else 0
+            )
+            error = attachment_limit_error(upload.name, upload.size, already, self.max_bytes)
+            if error:
+                self.add_error("file", error)
+        return cleaned

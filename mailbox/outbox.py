@@ -346,6 +346,49 @@ def save_draft(
     return outgoing
 
 
+class DraftNotEditable(Exception):
+    """The draft was queued or sent meanwhile: its attachments are fixed."""
+
+
+class OverAttachmentLimit(Exception):
+    """The draft's attachments would total `total` bytes, over the limit."""
+
+    def __init__(self, total: int):
+        super().__init__(total)
+        self.total = total
+
+
+@transaction.atomic
+def attach_upload(owner, outgoing: Outgoing | None, upload, *, account) -> OutgoingAttachment:
+    """Add one uploaded file to a draft, starting the draft on `account` if there is none.
+
+    The draft's row is locked, so uploads arriving together for one draft are
+    counted against the limit one after another.
+    """
+    if outgoing is None:
+        outgoing = Outgoing.objects.create(owner=owner, account=account)
+    else:
+        outgoing = Outgoing.objects.select_for_update().get(pk=outgoing.pk)
+        if not outgoing.is_editable:
+            raise DraftNotEditable
+    total = attachments_total(outgoing) + upload.size
+    if total > max_attachment_bytes():
+        raise OverAttachmentLimit(total)
+    attachment = add_upload(outgoing, upload)
+    outgoing.save(update_fields=["updated_at"])
+    return attachment
+
+
+@transaction.atomic
+def remove_attachment(attachment: OutgoingAttachment) -> None:
+    """Take one file off a draft; its content-addressed blob may be shared, so it stays."""
+    outgoing = Outgoing.objects.select_for_update().get(pk=attachment.outgoing_id)
+    if not outgoing.is_editable:
+        raise DraftNotEditable
+    attachment.delete()
+    outgoing.save(update_fields=["updated_at"])
+
+
 def new_reply(message: Message, parsed, *, reply_all: bool) -> Outgoing:
     account = message.account
     own = {a.lower() for a in message.owner.mail_accounts.values_list("email", flat=True)}

@@ -27,4 +27,15 @@ urlpatterns = [
     path("compose/", views_compose.compose_view, name="compose"),
     path("compose/<int:pk>/", views_compose.compose_view, name="compose_edit"),
     path("compose/<int:pk>/cancel/", views_compose.cancel_outgoing, name="cancel_outgoing"),
+    path("compose/attachments/", views_compose.upload_attachment, name="upload_attachment"),
+    path(
+        "compose/<int:pk>/attachments/",
+        views_compose.upload_attachment,
+        name="upload_attachment_to",
+    ),
+    path(
+        "compose/<int:pk>/attachments/<int:attachment_pk>/remove/",
+        views_compose.remove_attachment,
+        name="remove_attachment",
+    ),
 ]

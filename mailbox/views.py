@@ -9,8 +9,10 @@ import zipfile
 from tempfile import SpooledTemporaryFile
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.core.files.storage import default_storage
+from django.db.models import Count, Max, Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse
@@ -265,17 +267,29 @@ def message_action(request, pk: int):
     return redirect("read_message", pk=message.pk)
 
 
+# A preview (an image or a PDF, never HTML or SVG) keeps the download's sandbox and
+# may be framed by our own pages only: the read page's preview dialog shows a PDF in
+# an <iframe>. Measured in Chromium 156: its PDF viewer renders a response whose CSP
+# is `sandbox; default-src 'none'`, top-level and framed, so the sandbox stays; what
+# stops the viewer is a `sandbox` *attribute* on the <iframe> (an error page instead),
+# so the dialog's frame carries none and this header is what keeps the document inert:
+# no script, no form, nothing fetched, an opaque origin of its own.
+PREVIEW_CSP = f"{DOWNLOAD_CSP}; frame-ancestors 'self'"
+
+
 def _attachment_response(part, *, inline: bool) -> FileResponse:
     handle = default_storage.open(part.file.name, "rb")
     name = part.safe_name or "attachment"
     if inline:  # Content-Disposition: inline, only for PREVIEW_TYPES
         response = FileResponse(handle, content_type=part.content_type, filename=name)
+        response["Content-Security-Policy"] = PREVIEW_CSP
+        response["X-Frame-Options"] = "SAMEORIGIN"  # for browsers without frame-ancestors
     else:
         response = FileResponse(
             handle, as_attachment=True, filename=name, content_type="application/octet-stream"
         )
+        response["Content-Security-Policy"] = DOWNLOAD_CSP
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = DOWNLOAD_CSP
     response["Referrer-Policy"] = "no-referrer"
     return response
 
@@ -315,12 +329,14 @@ def download_all(request, pk: int):
 
 
 def _unique_name(name: str, used: set[str]) -> str:
+    """`name`, or `name (2).ext`, … : unique in the archive even where case does not
+    count (Windows and macOS unpack `Report.pdf` and `report.pdf` to one file)."""
     candidate, n = name, 1
     stem, dot, ext = name.rpartition(".")
-    while candidate in used:
+    while candidate.casefold() in used:
         n += 1
         candidate = f"{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})"
-    used.add(candidate)
+    used.add(candidate.casefold())
     return candidate
 
 
@@ -371,6 +387,81 @@ def check_mail(request):
     return redirect("home")
 
 
+# New mail without reloading: how often pages ask, and how many new messages the
+# answer names (for desktop notifications).
+NEW_MAIL_SECONDS = 30
+NEW_MAIL_NAMED = 5
+
+
+def _newest_id(user, folder: str) -> int | None:
+    """The first row of the folder's first page: one step into message_listing_idx."""
+    return (
+        Message.objects.filter(owner=user, folder=folder)
+        .order_by("-date", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _mail_status(user, folder: str, since: int | None) -> dict:
+    """The Inbox's unread count, the newest message of `folder`, and the unread Inbox
+    messages that arrived after `since` (a `cursor` of an earlier answer).
+
+    Cheap enough to ask every few seconds: each query reads one index entry or only
+    the unread Inbox rows (the partial message_unread_idx); the messages are named
+    only when there are new ones.
+    """
+    inbox_newest = _newest_id(user, Folder.INBOX)
+    newest = inbox_newest if folder == Folder.INBOX else _newest_id(user, folder)
+    unread = Message.objects.filter(owner=user, folder=Folder.INBOX, seen=False).aggregate(
+        count=Count("pk"),
+        top=Max("pk"),
+        fresh=Count("pk", filter=Q(pk__gt=since or 0)),
+    )
+    fresh = unread["fresh"] if since is not None else 0
+    new = []
+    if fresh:
+        new = [
+            {
+                "id": m.pk,
+                "sender": m.from_name or m.from_address or _("(unknown sender)"),
+                "subject": m.subject,
+                "url": reverse("read_message", args=[m.pk]),
+            }
+            for m in Message.objects.filter(
+                owner=user, folder=Folder.INBOX, seen=False, pk__gt=since, pk__lte=unread["top"]
+            )
+            .order_by("-pk")
+            .only("pk", "subject", "from_name", "from_address")[:NEW_MAIL_NAMED]
+        ]
+    return {
+        "inbox_unread": unread["count"],
+        "folder": folder,
+        "latest": newest,
+        # Whatever is at or below the cursor has been seen by this page (or was there
+        # when it loaded): a message marked unread again is not announced as new.
+        "cursor": max(since or 0, unread["top"] or 0, inbox_newest or 0),
+        "new_count": fresh,
+        "new": new,
+    }
+
+
+def _since(value: str | None) -> int | None:
+    try:
+        return max(int(value), 0) if value else None
+    except ValueError:
+        return None
+
+
 @require_GET
 def poll_status(request):
-    return JsonResponse({"accounts": _poll_status(request.user)})
+    """JSON for pages that keep themselves current: the accounts' last polls ("Check
+    mail now"), and with ?folder=&since= what newmail.js needs (see _mail_status)."""
+    folder = pages.folder_or_none(request.GET.get("folder")) or Folder.INBOX
+    return JsonResponse(
+        {
+            "accounts": _poll_status(request.user),
+            "poll_seconds": getattr(settings, "WEBMAIL_NEW_MAIL_SECONDS", NEW_MAIL_SECONDS),
+            **_mail_status(request.user, folder, _since(request.GET.get("since"))),
+        }
+    )

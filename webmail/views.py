@@ -5,11 +5,19 @@ import json
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.templatetags.static import static
-from django.views.decorators.http import require_GET
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import conditional_page, require_GET
 from django.views.i18n import JavaScriptCatalog
 
 # The translations our scripts use (gettext, ngettext, interpolate), from our origin.
-javascript_catalog = login_not_required(JavaScriptCatalog.as_view())
+# Its address names no language or version, so a browser may keep it but must ask
+# again before each use (no-cache): the ETag is a hash of the catalog in the active
+# language, so an unchanged catalog costs a 304 without a body, and a new language
+# or a deploy with new translations is fetched at once. A long max-age would need
+# the language and a version in the URL (see README "Performance").
+javascript_catalog = login_not_required(
+    cache_control(private=True, no_cache=True)(conditional_page(JavaScriptCatalog.as_view()))
+)
 
 
 @require_GET

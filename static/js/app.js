@@ -22,6 +22,27 @@
     toast.addEventListener("focusout", start);
     start();
   }
+  // A toast from a script, the same component the server renders.
+  function showToast(text) {
+    const region = document.getElementById("toasts");
+    if (!region) return;
+    const toast = document.createElement("div");
+    toast.className = "toast";
+    toast.dataset.toast = "";
+    const span = document.createElement("span");
+    span.textContent = text;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn btn-icon";
+    close.dataset.dismiss = "";
+    close.setAttribute("aria-label", gettext("Dismiss"));
+    close.textContent = "×";
+    toast.append(span, close);
+    region.append(toast);
+    armToast(toast);
+  }
+  window.webmailToast = showToast;
+
   document.addEventListener("click", function (event) {
     const dismiss = event.target.closest("[data-dismiss]");
     if (dismiss) dismiss.closest("[data-toast]").remove();
@@ -88,7 +109,9 @@
         if (done.length === data.accounts.length) {
           const fresh = done.reduce((sum, a) => sum + (a.error ? 0 : a.new), 0);
           const errors = done.filter((a) => a.error).map((a) => " " + a.account + ": " + a.error);
-          say(interpolate(ngettext("%s new message.", "%s new messages.", fresh), [fresh]) + errors.join(""));
+          const result = interpolate(ngettext("%s new message.", "%s new messages.", fresh), [fresh]) + errors.join("");
+          say(result);
+          showToast(result);
           document.dispatchEvent(new CustomEvent("webmail:mail-checked", {detail: {fresh: fresh}}));
           return;
         }
@@ -113,9 +136,13 @@
     enhance(event.target);
     syncView();
     if (event.target.id === "reading-pane") {
-      // Opening a message moves the reader there, as a new page would.
-      const heading = event.target.querySelector("h1");
-      if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({preventScroll: true}); }
+      // Opening a message moves the reader to it, as a new page would: Tab then goes on to
+      // its actions, and a screen reader announces the article by its subject.
+      const article = event.target.querySelector("[data-message-id]");
+      if (article && !article.contains(document.activeElement)) {
+        article.setAttribute("tabindex", "-1");
+        article.focus({preventScroll: true});
+      }
     }
   });
 })();

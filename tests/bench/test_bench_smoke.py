@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import bigmessage, dataset, inbox, ingest, search
-from bench.bulk import load_mailboxes
+from bench import bigmessage, dataset, inbox, ingest, search, ui
+from bench.bulk import MailboxSpec, load_mailboxes
 from testkit.corpus import corpus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,11 +68,28 @@ def test_inbox_and_search_measure_pages_queries_and_plans(media):
     assert set(pages["comparison"]) == set(inbox.PAGES)
     for figures in pages["comparison"].values():
         assert {"big_ms", "small_ms", "ratio", "queries_big", "queries_small"} <= figures.keys()
+        assert figures["queries_big"] > 0
+    assert pages["pages"]["big"]["bulk_fragment"]["method"] == "POST"
+    assert pages["pages"]["big"]["open_message_fragment"]["headers"]["HX-Target"] == "reading-pane"
     assert set(pages["explain"]["big"]) == {"first_page", "middle_page", "last_page"}
     assert pages["mailbox_sizes"]["big"]["inbox"] == 150
     assert set(searches["comparison"]) == set(search.QUERIES)
     assert searches["searches"]["big"]["word"]["hits"] >= 1
     assert searches["searches"]["big"]["sender_name"]["hits"] >= 1
+
+
+def test_ui_measures_the_first_load_and_the_repeat_visit(media):
+    made = load_mailboxes([MailboxSpec("ui", {"inbox": 3})], bulk_load=False)
+
+    data = ui.run(made["ui"][0], languages=["en-us"])
+
+    first = data["languages"]["en-us"]
+    assert {"css", "js", "icon"} <= {a["kind"] for a in first["assets"]}
+    assert first["bytes"] == sum(a["bytes"] for a in first["assets"])
+    for asset in first["assets"]:
+        assert {"path", "bytes", "gzip_bytes", "cache_control", "repeat_visit"} <= asset.keys()
+    assert {"requests", "bytes"} <= first["repeat_visit"].keys()
+    assert {"max_bytes", "meets_target", "all_static_hashed_and_immutable"} <= data.keys()
 
 
 @pytest.mark.slow
