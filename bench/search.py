@@ -43,8 +43,8 @@ def _explain(user, query: str) -> str:
     from django.db import connection
 
     from mailbox.models import Message
-    from mailbox.search import filter_by_search
     from mailbox.pages import LIST_FIELDS
+    from mailbox.search import filter_by_search
 
     messages = filter_by_search(
         Message.objects.filter(owner=user, folder="inbox").only(*LIST_FIELDS), query

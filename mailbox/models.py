@@ -4,16 +4,17 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import MailAccount
 
 
 class Folder(models.TextChoices):
-    INBOX = "inbox", "Inbox"
-    SENT = "sent", "Sent"
-    DRAFTS = "drafts", "Drafts"
-    TRASH = "trash", "Trash"
-    ARCHIVE = "archive", "Archive"
+    INBOX = "inbox", _("Inbox")
+    SENT = "sent", _("Sent")
+    DRAFTS = "drafts", _("Drafts")
+    TRASH = "trash", _("Trash")
+    ARCHIVE = "archive", _("Archive")
 
 
 class Message(models.Model):
@@ -145,12 +146,12 @@ class TrustedSender(models.Model):
 
 
 class OutgoingStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    RETRYING = "retrying", "Retrying"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    DRAFT = "draft", _("Draft")
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    RETRYING = "retrying", _("Retrying")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
 
 
 class Outgoing(models.Model):

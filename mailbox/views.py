@@ -426,13 +426,14 @@ def _mail_status(user, folder: str, since: int | None) -> dict:
                 "id": m.pk,
                 "sender": m.from_name or m.from_address or _("(unknown sender)"),
                 "subject": m.subject,
+                "date": m.date.isoformat(),
                 "url": reverse("read_message", args=[m.pk]),
             }
             for m in Message.objects.filter(
                 owner=user, folder=Folder.INBOX, seen=False, pk__gt=since, pk__lte=unread["top"]
             )
             .order_by("-pk")
-            .only("pk", "subject", "from_name", "from_address")[:NEW_MAIL_NAMED]
+            .only("pk", "subject", "from_name", "from_address", "date")[:NEW_MAIL_NAMED]
         ]
     return {
         "inbox_unread": unread["count"],

@@ -24,7 +24,7 @@
     busy: false,
     again: false,
     unread: null,
-    refreshing: false,
+    refreshing: 0, // when the list refresh in flight started (0: none)
     notifyBroken: false, // the browser has Notification but cannot construct one (Android)
     icon: null, // the favicon's own href and type, before any badge
     iconWanted: "",
@@ -115,7 +115,9 @@
 
   function canRefresh(folder) {
     const form = listForm();
-    if (!form || form.dataset.folder !== folder || state.refreshing || !window.htmx) return false;
+    // A refresh that never settled (its request was dropped) stops blocking after a minute.
+    if (state.refreshing && Date.now() - state.refreshing < 60000) return false;
+    if (!form || form.dataset.folder !== folder || !window.htmx) return false;
     const list = form.querySelector("input[name='list']");
     if (list && list.value) return false; // a search, or a page other than the first
     if (document.querySelector("input[name='ids']:checked, #select-all:checked")) return false;
@@ -124,11 +126,21 @@
       + "#list-pane details[open], #check-mail-button:disabled");
   }
 
+  // A new message not shown yet that sorts onto the first page: dated no earlier than
+  // its last row, or anywhere when the first page is the whole folder (no "Older" link).
+  function belongsOnFirstPage(message) {
+    if (document.getElementById("row-" + message.id)) return false;
+    const times = document.querySelectorAll("#message-list > li time[datetime]");
+    if (!times.length || !document.querySelector("#list-pane a[href*='before=']")) return true;
+    const last = Date.parse(times[times.length - 1].getAttribute("datetime"));
+    return !(Date.parse(message.date) < last);
+  }
+
   function hasNews(data) {
     const form = listForm();
     if (String(data.latest === null ? "" : data.latest) !== (form.dataset.latest || "")) return true;
-    // New Inbox mail dated older than the newest row still belongs on the first page.
-    return data.folder === "inbox" && data.new.some((m) => !document.getElementById("row-" + m.id));
+    // New Inbox mail dated older than the newest row can still belong on the first page.
+    return data.folder === "inbox" && data.new.some(belongsOnFirstPage);
   }
 
   // Where the focus was, to put it back on the same control in the new list or sidebar.
@@ -161,13 +173,13 @@
     const title = document.title;
     // What "Check mail now" said stays said (the same node: not announced again).
     const checked = document.getElementById("check-mail-status");
-    state.refreshing = true;
+    state.refreshing = Date.now();
     // The server's fragment would title the page after the folder; a message open in
     // the reading pane keeps its title, so the swap ignores it.
     htmx.ajax("GET", link.getAttribute("href"), {target: "#list-pane", swap: "outerHTML ignoreTitle:true"})
       .catch(function () { /* the next poll tries again */ })
       .finally(function () {
-        state.refreshing = false;
+        state.refreshing = 0;
         const again = document.querySelector("#list-pane .list-scroll");
         if (again) again.scrollTop = scrollTop;
         restoreFocus(focus);

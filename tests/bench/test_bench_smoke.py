@@ -81,9 +81,9 @@ def test_inbox_and_search_measure_pages_queries_and_plans(media):
 def test_ui_measures_the_first_load_and_the_repeat_visit(media):
     made = load_mailboxes([MailboxSpec("ui", {"inbox": 3})], bulk_load=False)
 
-    data = ui.run(made["ui"][0], languages=["en-us"])
+    data = ui.run(made["ui"][0], languages=["en"])
 
-    first = data["languages"]["en-us"]
+    first = data["languages"]["en"]
     assert {"css", "js", "icon"} <= {a["kind"] for a in first["assets"]}
     assert first["bytes"] == sum(a["bytes"] for a in first["assets"])
     for asset in first["assets"]:

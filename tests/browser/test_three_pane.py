@@ -285,3 +285,24 @@ def test_every_page_sends_a_strict_csp(new_page, mailbox):
         assert script_src.strip() == "'self'", path
         assert "unsafe-inline" not in re.search(r"style-src ([^;]*)", policy).group(1), path
         assert csp_violations(page) == [], path
+
+
+def test_readme_screenshots(new_page, mailbox):
+    """The pictures in README.md: inbox light and dark, the reading pane, the phone."""
+    bob, messages = mailbox
+    for scheme in ("light", "dark"):
+        page = new_page(color_scheme=scheme)
+        log_in(page, "bob")
+        expect(page.get_by_role("list", name="Messages")).to_be_visible()
+        shot(page, f"readme-inbox-desktop-{scheme}", "screens")
+        page.get_by_role("link", name=re.compile("Colourful newsletter")).click()
+        expect(page.frame_locator("iframe.body-frame").get_by_text("Spring sale")).to_be_visible()
+        shot(page, f"readme-reading-{scheme}", "screens")
+        assert csp_violations(page) == []
+    phone = new_page(viewport=PHONE)
+    log_in(phone, "bob")
+    expect(phone.get_by_role("list", name="Messages")).to_be_visible()
+    shot(phone, "readme-phone-list", "screens")
+    phone.get_by_role("link", name=re.compile("Second thing")).click()
+    expect(phone.locator("#subject")).to_have_text("Second thing")
+    shot(phone, "readme-phone-message", "screens")

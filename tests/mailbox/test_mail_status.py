@@ -126,12 +126,14 @@ def test_messages_after_the_cursor_are_named_newest_first(bob_client, bob_accoun
             "id": second.pk,
             "sender": "eve@example.test",
             "subject": "",
+            "date": second.date.isoformat(),
             "url": reverse("read_message", args=[second.pk]),
         },
         {
             "id": first.pk,
             "sender": "Dana",
             "subject": "Lunch?",
+            "date": first.date.isoformat(),
             "url": reverse("read_message", args=[first.pk]),
         },
     ]

@@ -56,10 +56,8 @@ def test_folder_list_shows_unread_counts(alice_client, alice_account):
     store(alice_account, mf.plain("two"), seen=True)
     store(alice_account, mf.plain("three"), folder=Folder.ARCHIVE)
     html = alice_client.get(reverse("home")).content.decode()
-    assert (
-        'data-unread="1"><span class="visually-hidden">, </span>1<span class="visually-hidden"> unread</span>'
-        in html
-    )
+    hidden = '<span class="visually-hidden">'
+    assert f'data-unread="1">{hidden}, </span>1{hidden} unread</span>' in html
     folders = alice_client.get(reverse("home")).context["nav_folders"]
     counts = {f["name"]: f["unread"] for f in folders}
     assert counts == {"inbox": 1, "sent": 0, "drafts": 0, "trash": 0, "archive": 1}
