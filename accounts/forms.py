@@ -1,6 +1,7 @@
 import zoneinfo
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from mailcore.security import Security
 
@@ -121,10 +122,10 @@ class MailAccountForm(KeepSavedPasswordsMixin, forms.ModelForm):
 
 class PreferencesForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
-        label="Time zone",
+        label=_("Time zone"),
         required=False,
         choices=lambda: (
-            [("", "Server default")]
+            [("", _("Server default"))]
             + [(name, name) for name in sorted(zoneinfo.available_timezones())]
         ),
     )

@@ -20,7 +20,7 @@ class User(AbstractUser):
         max_length=64,
         blank=True,
         validators=[validate_time_zone],
-        help_text="Dates are shown in this time zone (default: the server's).",
+        help_text=_("Dates are shown in this time zone (default: the server's)."),
     )
 
     class Theme(models.TextChoices):

@@ -170,26 +170,30 @@ def _address_field(label: str) -> forms.CharField:
         required=False,
         strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        help_text="Separate several addresses with commas.",
+        help_text=_("Separate several addresses with commas."),
     )
 
 
 class ComposeForm(forms.Form):
-    account = forms.ModelChoiceField(queryset=None, label="From", empty_label=None)
-    to = _address_field("To")
-    cc = _address_field("Cc")
-    bcc = _address_field("Bcc")
-    subject = forms.CharField(required=False, strip=False)
-    body = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 16}))
-    attachments = MultipleFileField(label="Attach files", required=False)
+    account = forms.ModelChoiceField(queryset=None, label=_("From"), empty_label=None)
+    to = _address_field(_("To"))
+    cc = _address_field(_("Cc"))
+    bcc = _address_field(_("Bcc"))
+    subject = forms.CharField(label=_("Subject"), required=False, strip=False)
+    body = forms.CharField(
+        label=_("Body"), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 16})
+    )
+    attachments = MultipleFileField(label=_("Attach files"), required=False)
     remove_attachments = forms.ModelMultipleChoiceField(
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Remove attachments",
+        label=_("Remove attachments"),
     )
-    request_dsn = forms.BooleanField(label="Request delivery status notification", required=False)
-    request_read_receipt = forms.BooleanField(label="Request read receipt", required=False)
+    request_dsn = forms.BooleanField(
+        label=_("Request delivery status notification"), required=False
+    )
+    request_read_receipt = forms.BooleanField(label=_("Request read receipt"), required=False)
 
     def __init__(self, *args, user, outgoing=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -215,7 +219,9 @@ class ComposeForm(forms.Form):
         try:
             addresses.parse_address_list(value)
         except addresses.AddressError as exc:
-            raise forms.ValidationError(f"“{exc.item}” is not a valid email address.") from None
+            raise forms.ValidationError(
+                _("“%(item)s” is not a valid email address.") % {"item": exc.item}
+            ) from None
         return value
 
     def clean_to(self):
@@ -231,7 +237,7 @@ class ComposeForm(forms.Form):
         subject = self.cleaned_data["subject"]
         if compose.has_control_chars(subject):
             # Header injection: a CR or LF would start a new header.
-            raise forms.ValidationError("The subject cannot contain line breaks.")
+            raise forms.ValidationError(_("The subject cannot contain line breaks."))
         return subject.strip()
 
     def clean(self):
@@ -245,14 +251,15 @@ class ComposeForm(forms.Form):
             if upload.size > self.max_bytes:
                 self.add_error(
                     "attachments",
-                    f"“{upload.name}” is larger than the {filesizeformat(self.max_bytes)} limit.",
+                    _("“%(name)s” is larger than the %(limit)s limit.")
+                    % {"name": upload.name, "limit": filesizeformat(self.max_bytes)},
                 )
             total += upload.size
         if total > self.max_bytes and not self.has_error("attachments"):
             self.add_error(
                 "attachments",
-                f"Attachments total {filesizeformat(total)}, over "
-                f"the {filesizeformat(self.max_bytes)} limit.",
+                _("Attachments total %(total)s, over the %(limit)s limit.")
+                % {"total": filesizeformat(total), "limit": filesizeformat(self.max_bytes)},
             )
         return cleaned
 
@@ -260,7 +267,7 @@ class ComposeForm(forms.Form):
         """For Send: at least one recipient; adds the error and returns False if none."""
         if any(self.cleaned_data.get(f) for f in ("to", "cc", "bcc")):
             return True
-        self.add_error("to", "Add at least one recipient (To, Cc or Bcc).")
+        self.add_error("to", _("Add at least one recipient (To, Cc or Bcc)."))
         return False
 
 

@@ -5,16 +5,17 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import MailAccount
 
 
 class Folder(models.TextChoices):
-    INBOX = "inbox", _("Inbox")
-    SENT = "sent", _("Sent")
-    DRAFTS = "drafts", _("Drafts")
-    TRASH = "trash", _("Trash")
-    ARCHIVE = "archive", _("Archive")
+    INBOX = "inbox", pgettext_lazy("folder", "Inbox")
+    SENT = "sent", pgettext_lazy("folder", "Sent")
+    DRAFTS = "drafts", pgettext_lazy("folder", "Drafts")
+    TRASH = "trash", pgettext_lazy("folder", "Trash")
+    ARCHIVE = "archive", pgettext_lazy("folder", "Archive")
 
 
 class Message(models.Model):

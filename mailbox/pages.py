@@ -124,4 +124,3 @@ def nav_context(request) -> dict:
         ),
         "undo": SimpleLazyObject(lambda: request.session.pop(UNDO_SESSION_KEY, None)),
     }
-

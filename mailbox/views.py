@@ -127,9 +127,7 @@ def empty_trash(request):
     count = actions.empty_trash(request.user)
     flash.success(
         request,
-        ngettext(
-            "Deleted %(count)s message forever.", "Deleted %(count)s messages forever.", count
-        )
+        ngettext("Deleted %(count)s message forever.", "Deleted %(count)s messages forever.", count)
         % {"count": count},
     )
     return redirect("folder", folder=Folder.TRASH)

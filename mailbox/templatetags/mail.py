@@ -1,6 +1,5 @@
 from django import template
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
+from django.utils import formats, timezone
 
 register = template.Library()
 
@@ -12,7 +11,8 @@ def list_date(value):
         return ""
     local = timezone.localtime(value)
     if local.date() == timezone.localdate():
-        return date_format(local, "H:i")
+        return formats.time_format(local, "H:i")
     if local.year == timezone.localdate().year:
-        return date_format(local, "M j")
-    return date_format(local, "Y-m-d")
+        # The active language's month and day: "March 2", "3월 2일".
+        return formats.date_format(local, "MONTH_DAY_FORMAT")
+    return formats.date_format(local, "SHORT_DATE_FORMAT")

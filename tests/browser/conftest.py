@@ -197,9 +197,7 @@ def new_page(request, browser, live_server):
             viewport=viewport,
             base_url=live_server.url,
             accept_downloads=True,
-            locale="en-US",
-            timezone_id="Asia/Seoul",
-            **options,
+            **{"locale": "en-US", "timezone_id": "Asia/Seoul", **options},
         )
         context.set_default_timeout(15_000)
         context.add_init_script(INIT_SCRIPT)

@@ -12,6 +12,7 @@ from accounts.models import User
 from mailbox.models import Folder, Message
 from testkit import mailfactory as mf
 from tests.browser.conftest import (
+    PASSWORD,
     PHONE,
     csp_violations,
     devmail_user,
@@ -306,3 +307,19 @@ def test_readme_screenshots(new_page, mailbox):
     phone.get_by_role("link", name=re.compile("Second thing")).click()
     expect(phone.locator("#subject")).to_have_text("Second thing")
     shot(phone, "readme-phone-message", "screens")
+
+
+def test_a_korean_browser_gets_the_korean_interface(new_page, mailbox):
+    bob, messages = mailbox
+    page = new_page(locale="ko-KR")
+    page.goto("/auth/login/")
+    page.get_by_label("아이디").fill("bob")
+    page.get_by_label("비밀번호").fill(PASSWORD)
+    page.get_by_role("button", name="로그인").click()
+    expect(page.get_by_role("heading", name="받은편지함")).to_be_visible()
+    expect(page.get_by_role("link", name="편지쓰기")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    page.get_by_role("link", name=re.compile("Second thing")).click()
+    expect(page.locator("#reading-pane").get_by_role("button", name="전체답장")).to_be_visible()
+    shot(page, "readme-korean-reading", "screens")
+    assert csp_violations(page) == [] and page.record.page_errors == []

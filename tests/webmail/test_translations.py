@@ -20,7 +20,6 @@ SOURCES = ["webmail", "mailbox", "accounts", "templates", "static", "manage.py"]
 DOMAINS = ["django", "djangojs"]
 
 
-
 @pytest.fixture(autouse=True, scope="module")
 def gettext_tools():
     if shutil.which("msgfmt") is None or shutil.which("xgettext") is None:
@@ -54,7 +53,9 @@ def extracted(tmp_path_factory) -> Path:
         command = [sys.executable, "manage.py", "makemessages", "-l", "ko", "-d", domain]
         if domain == "djangojs":
             command += ["--ignore", "static/vendor/*"]
-        subprocess.run(command, cwd=tree, check=True, capture_output=True, timeout=300)
+        # The copy has no tests/: the test settings come from the checkout.
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        subprocess.run(command, cwd=tree, env=env, check=True, capture_output=True, timeout=300)
     return tree / "locale" / "ko" / "LC_MESSAGES"
 
 
