@@ -385,9 +385,8 @@ def check_mail(request):
     return redirect("home")
 
 
-# New mail without reloading: how often pages ask, and how many new messages the
-# answer names (for desktop notifications).
-NEW_MAIL_SECONDS = 30
+# New mail without reloading: how many new messages the status answer names (for desktop
+# notifications). How often pages ask is settings.WEBMAIL_NEW_MAIL_SECONDS.
 NEW_MAIL_NAMED = 5
 
 
@@ -460,7 +459,7 @@ def poll_status(request):
     return JsonResponse(
         {
             "accounts": _poll_status(request.user),
-            "poll_seconds": getattr(settings, "WEBMAIL_NEW_MAIL_SECONDS", NEW_MAIL_SECONDS),
+            "poll_seconds": settings.WEBMAIL_NEW_MAIL_SECONDS,
             **_mail_status(request.user, folder, _since(request.GET.get("since"))),
         }
     )

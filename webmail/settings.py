@@ -186,6 +186,9 @@ STORAGES = {
     },
 }
 
+# How often open pages ask whether new mail has arrived (seconds).
+WEBMAIL_NEW_MAIL_SECONDS = env.int("WEBMAIL_NEW_MAIL_SECONDS", default=30)
+
 # Mail limits.
 WEBMAIL_MAX_ATTACHMENT_BYTES = env.int("WEBMAIL_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
 WEBMAIL_MAX_MESSAGE_BYTES = env.int("WEBMAIL_MAX_MESSAGE_BYTES", default=50 * 1024 * 1024)
