@@ -7,11 +7,13 @@ a new deploy changes the names. The JavaScript catalog is rendered per language,
 so browsers revalidate it (ETag) instead.
 """
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import polib
 import pytest
 from django.core.management import call_command
 from django.test.utils import override_settings
@@ -189,3 +191,15 @@ def test_the_javascript_catalog_etag_follows_the_language(settings, client):
 
     assert korean.status_code == 200
     assert korean["ETag"] != english["ETag"]
+
+
+def test_the_korean_javascript_catalog_carries_our_strings_and_not_the_admins(client):
+    po = Path(__file__).resolve().parents[2] / "locale" / "ko" / "LC_MESSAGES" / "djangojs.po"
+    ours = {e.msgid for e in polib.pofile(str(po)) if e.translated() and not e.obsolete}
+
+    source = client.get("/jsi18n/", headers={"Accept-Language": "ko"}).content.decode()
+    served = json.loads(re.search(r"const newcatalog = (\{.*?\});", source, re.S).group(1))
+
+    assert ours
+    assert ours <= set(served)
+    assert "6 a.m." not in served  # the admin's calendar strings stay in the admin's catalog
