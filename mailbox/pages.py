@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db.models import Count
 from django.http import QueryDict
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
 
 from . import listing
 from .forms import BulkActionForm
@@ -123,4 +124,22 @@ def nav_context(request) -> dict:
             lambda: next(f["unread"] for f in folders if f["name"] == Folder.INBOX)
         ),
         "undo": SimpleLazyObject(lambda: request.session.pop(UNDO_SESSION_KEY, None)),
+        # Translated once per response, not once per row: a list draws 50 rows.
+        "row_labels": SimpleLazyObject(row_labels),
+    }
+
+
+def row_labels() -> dict[str, str]:
+    return {
+        "archive": _("Archive"),
+        "trash": _("Move to Trash"),
+        "restore": _("Restore"),
+        "mark_read": _("Mark as read"),
+        "mark_unread": _("Mark as unread"),
+        "flag": _("Flag"),
+        "unflag": _("Unflag"),
+        "flagged": _("Flagged"),
+        "attachments": _("Has attachments"),
+        "unreadable": _("This message could not be fully read"),
+        "unread": _("unread"),
     }
