@@ -192,7 +192,7 @@ def pages_to_check(page, messages):
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_axe_finds_no_serious_violations_and_every_control_has_a_visible_label(
+def test_axe_finds_no_violations_and_every_control_has_a_visible_label(
     new_page, bob_mailbox, axe_source, scheme
 ):
     page = new_page(color_scheme=scheme)
@@ -202,7 +202,7 @@ def test_axe_finds_no_serious_violations_and_every_control_has_a_visible_label(
     def check(name: str) -> None:
         violations = page.evaluate(RUN_AXE)
         results[name] = violations
-        bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+        bad = violations  # axe reports nothing, of any impact
         if bad:
             serious[name] = bad
         missing = page.evaluate(UNLABELLED_CONTROLS)
