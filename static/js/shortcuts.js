@@ -37,6 +37,11 @@
     return document.querySelector("#reading-pane [data-message-id]");
   }
   function currentRow() {
+    // The open message's own row: right after a swap, before app.js has moved the
+    // "current" mark, the pane already says which message is open.
+    const open = openMessage();
+    const own = open && document.getElementById("row-" + open.dataset.messageId);
+    if (own && rows().includes(own)) return own;
     return rows().find((row) => row.classList.contains("current")) || null;
   }
   function cursorRow() {
