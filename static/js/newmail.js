@@ -23,6 +23,7 @@
     timer: null,
     busy: false,
     again: false,
+    swaps: 0, // htmx swaps so far: an answer asked for before one may be stale
     unread: null,
     refreshing: 0, // when the list refresh in flight started (0: none)
     notifyBroken: false, // the browser has Notification but cannot construct one (Android)
@@ -310,6 +311,7 @@
     window.clearTimeout(state.timer);
     let wait = state.seconds;
     try {
+      const swapsBefore = state.swaps;
       const url = new URL(el.dataset.statusUrl, window.location.href);
       const form = listForm();
       if (form && form.dataset.folder) url.searchParams.set("folder", form.dataset.folder);
@@ -323,7 +325,10 @@
       state.failures = 0;
       if (data.poll_seconds > 0) state.seconds = data.poll_seconds;
       wait = state.seconds;
-      apply(data);
+      // A swap since the question (a message opened, an action) brought the server's own
+      // title and counts, newer than this answer: ask again instead of undoing them.
+      if (swapsBefore !== state.swaps) state.again = true;
+      else apply(data);
     } catch (error) {
       state.failures += 1;
       wait = Math.min(state.seconds * Math.pow(2, state.failures), MAX_SECONDS);
@@ -347,6 +352,7 @@
     poll();
   }
 
+  document.addEventListener("htmx:beforeSwap", function () { state.swaps += 1; });
   // "Check mail now" (app.js) has fetched mail: look at once.
   document.addEventListener("webmail:mail-checked", function () { poll(); });
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") poll(); });
