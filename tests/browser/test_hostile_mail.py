@@ -311,8 +311,12 @@ def test_links_in_mail_open_a_new_tab_without_opener_or_referrer(bob_in_browser)
     )
     record = page.record
     page.goto(f"/mail/{message.pk}/")
+    # Let the page's own first requests (the new-mail check, and the list refresh it may
+    # start) finish, so nothing moves focus while the link is being clicked.
+    page.wait_for_load_state("networkidle")
     read_url = page.url
     frame = page.frame(url=re.compile(r"/body/"))
+    frame.wait_for_load_state()
     with page.context.expect_page() as popup_info:
         frame.get_by_role("link", name="Read more").click()
     popup = popup_info.value
