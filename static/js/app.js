@@ -89,10 +89,13 @@
     const form = event.target;
     if (form.id !== "check-mail" || !window.fetch) return;
     event.preventDefault();
-    const button = document.getElementById("check-mail-button");
-    const status = document.getElementById("check-mail-status");
-    const say = (text) => { if (status) status.textContent = text; };
-    if (button) button.disabled = true;
+    // Looked up at each use: a list refresh (new mail) may replace them meanwhile.
+    const button = () => document.getElementById("check-mail-button");
+    const say = (text) => {
+      const status = document.getElementById("check-mail-status");
+      if (status) status.textContent = text;
+    };
+    if (button()) button().disabled = true;
     say(gettext("Checking mail…"));
     try {
       const response = await fetch(form.action, {
@@ -120,7 +123,7 @@
     } catch (error) {
       say(gettext("Could not check mail:") + " " + error);
     } finally {
-      if (button) button.disabled = false;
+      if (button()) button().disabled = false;
     }
   });
 
