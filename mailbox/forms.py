@@ -248,12 +248,10 @@ class ComposeForm(forms.Form):
         )
         total = kept
         for upload in cleaned.get("attachments") or []:
-            if upload.size > self.max_bytes:
-                self.add_error(
-                    "attachments",
-                    _("“%(name)s” is larger than the %(limit)s limit.")
-                    % {"name": upload.name, "limit": filesizeformat(self.max_bytes)},
-                )
+            # Each file on its own; the total is checked below, with one message for all.
+            error = attachment_limit_error(upload.name, upload.size, 0, self.max_bytes)
+            if error:
+                self.add_error("attachments", error)
             total += upload.size
         if total > self.max_bytes and not self.has_error("attachments"):
             self.add_error(

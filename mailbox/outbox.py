@@ -107,7 +107,7 @@ def queue_for_sending(outgoing: Outgoing) -> Outgoing:
     Outgoing.objects.filter(pk=locked.pk).update(**queued)
     for field_name, value in queued.items():
         setattr(locked, field_name, value)
-    _enqueue_on_commit(locked.pk)
+    _announce_queued_on_commit(locked.pk)
     return locked
 
 
@@ -116,7 +116,7 @@ def queue_for_sending(outgoing: Outgoing) -> Outgoing:
 outgoing_queued = Signal()
 
 
-def _enqueue_on_commit(outgoing_id: int) -> None:
+def _announce_queued_on_commit(outgoing_id: int) -> None:
     transaction.on_commit(lambda: outgoing_queued.send(sender=Outgoing, outgoing_id=outgoing_id))
 
 
@@ -466,5 +466,5 @@ def queue_read_receipt(message: Message, parsed) -> Outgoing:
         next_attempt_at=now,
     )
     Message.objects.filter(pk=message.pk).update(read_receipt_sent=True)
-    _enqueue_on_commit(outgoing.pk)
+    _announce_queued_on_commit(outgoing.pk)
     return outgoing

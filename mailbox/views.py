@@ -64,27 +64,27 @@ def folder_view(request, folder: str = Folder.INBOX):
     return render(request, "mailbox/mail.html", context)
 
 
-def _list_fragment(request, form: BulkActionForm | None, acted_ids: list[int]):
-    """After an action: the list pane, the folder counts, the toast, and the reading
-    pane if the message open in it was acted on."""
-    folder = pages.folder_or_none(request.POST.get("folder")) or Folder.INBOX
-    params = QueryDict(request.POST.get("list", ""))
-    context = pages.list_context(request.user, folder, params)
+def _list_fragment(request, folder: str, list_query: str, action: str, acted_ids: list[int]):
+    """After `action` (empty if it failed): the list pane, the folder counts, the toast,
+    and the reading pane if the message open in it was acted on."""
+    context = pages.list_context(request.user, folder, QueryDict(list_query))
     current = _current_message_id(request)
     if current is not None and current in acted_ids:
-        action = form.cleaned_data["action"] if form is not None else ""
         if action in MOVING_ACTIONS:
             context["reading_pane"] = "empty"
         else:
-            message = _message_or_404(request, current)
-            context.update(_message_context(request, message))
+            context.update(_message_context(request, _message_or_404(request, current)))
             context["reading_pane"] = "message"
     response = render(request, "mailbox/_list_fragment.html", context)
     if context.get("reading_pane") == "empty":
         # The open message left this folder: the address bar follows the list.
-        url = reverse("folder", args=[folder])
-        response["HX-Push-Url"] = f"{url}?{context['list_query']}" if context["list_query"] else url
+        response["HX-Push-Url"] = _list_url(folder, context["list_query"])
     return response
+
+
+def _list_url(folder: str, list_query: str) -> str:
+    url = reverse("folder", args=[folder])
+    return f"{url}?{list_query}" if list_query else url
 
 
 def _current_message_id(request) -> int | None:
@@ -97,29 +97,25 @@ def _current_message_id(request) -> int | None:
     return match.kwargs.get("pk") if match.url_name == "read_message" else None
 
 
-def _apply(request, data) -> tuple[BulkActionForm, int | None]:
+def _apply(request, data) -> tuple[str, list[int]]:
+    """Run the action `data` asks for: (action, message ids), or ("", []) if invalid."""
     form = BulkActionForm(data)
     if not form.is_valid():
         flash.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return form, None
+        return "", []
     count = form.apply(request.user)
     pages.offer_undo(request, form.done_message(count), form.undo())
-    return form, count
+    return form.cleaned_data["action"], form.cleaned_data["ids"]
 
 
 @require_POST
 def bulk_action(request):
-    form, count = _apply(request, request.POST)
-    acted = form.cleaned_data.get("ids", []) if count is not None else []
-    if _is_fragment(request):
-        return _list_fragment(request, form if count is not None else None, acted)
+    action, acted = _apply(request, request.POST)
     folder = pages.folder_or_none(request.POST.get("folder")) or Folder.INBOX
-    return _redirect_to_list(folder, request.POST.get("list", ""))
-
-
-def _redirect_to_list(folder: str, list_query: str):
-    url = reverse("folder", args=[folder])
-    return redirect(f"{url}?{list_query}" if list_query else url)
+    list_query = request.POST.get("list", "")
+    if _is_fragment(request):
+        return _list_fragment(request, folder, list_query, action, acted)
+    return redirect(_list_url(folder, list_query))
 
 
 @require_POST
@@ -256,12 +252,13 @@ def message_action(request, pk: int):
     data = request.POST.copy()
     data.setlist("ids", [str(message.pk)])
     data["folder"] = message.folder
-    form, count = _apply(request, data)
+    action, acted = _apply(request, data)
+    list_query = request.POST.get("list", "")
     if _is_fragment(request):
-        request.POST = data  # the list to show is the message's folder
-        return _list_fragment(request, form if count is not None else None, [message.pk])
-    if count is not None and form.cleaned_data["action"] in MOVING_ACTIONS | {"mark_unread"}:
-        return _redirect_to_list(message.folder, request.POST.get("list", ""))
+        # The list to show is the message's folder.
+        return _list_fragment(request, message.folder, list_query, action, acted)
+    if action in MOVING_ACTIONS | {"mark_unread"}:
+        return redirect(_list_url(message.folder, list_query))
     return redirect("read_message", pk=message.pk)
 
 
