@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.template.defaultfilters import linebreaksbr
+from django.utils.translation import gettext_lazy as _
 
-from .forms import KeepSavedPasswordsMixin, WriteOnlyPasswordField
+from .forms import PASSWORD_HELP_KEEP, KeepSavedPasswordsMixin, WriteOnlyPasswordField
 from .models import MailAccount, User
 
 # The editable fields, in the order the admin shows them.
@@ -27,23 +29,22 @@ ACCOUNT_FIELDSETS = [
         "SMTP",
         {"fields": ["smtp_host", "smtp_port", "smtp_security", "smtp_login", "smtp_password"]},
     ),
-    ("Security", {"fields": ["allow_insecure_tls"]}),
+    (_("Security"), {"fields": ["allow_insecure_tls"]}),
 ]
 
 
 class MailAccountAdminForm(KeepSavedPasswordsMixin, forms.ModelForm):
     """Admin form for a mail account: passwords can be set, never shown."""
 
-    pop3_password = WriteOnlyPasswordField(
-        label="POP3 password", help_text="Leave empty to keep the saved password."
-    )
-    smtp_password = WriteOnlyPasswordField(
-        label="SMTP password", help_text="Leave empty to keep the saved password."
-    )
+    pop3_password = WriteOnlyPasswordField(label=_("POP3 password"), help_text=PASSWORD_HELP_KEEP)
+    smtp_password = WriteOnlyPasswordField(label=_("SMTP password"), help_text=PASSWORD_HELP_KEEP)
 
     class Meta:
         model = MailAccount
-        fields = ["user", *(name for _, section in ACCOUNT_FIELDSETS for name in section["fields"])]
+        fields = [
+            "user",
+            *(name for _title, section in ACCOUNT_FIELDSETS for name in section["fields"]),
+        ]
 
 
 POLL_STATUS_FIELDS = (
@@ -55,16 +56,24 @@ POLL_STATUS_FIELDS = (
     "next_poll_at",
     "last_test_at",
     "last_test_ok",
-    "last_test_result",
+    "connection_test_report",
 )
 
 
-class MailAccountInline(admin.StackedInline):
+class ConnectionTestReportMixin:
+    """The stored "Test connection" report, worded in the admin's language."""
+
+    @admin.display(description=_("connection test result"))
+    def connection_test_report(self, obj):
+        return linebreaksbr(obj.last_test_report, autoescape=True)
+
+
+class MailAccountInline(ConnectionTestReportMixin, admin.StackedInline):
     model = MailAccount
     form = MailAccountAdminForm
     extra = 0
     readonly_fields = POLL_STATUS_FIELDS
-    fieldsets = [*ACCOUNT_FIELDSETS, ("Status", {"fields": POLL_STATUS_FIELDS})]
+    fieldsets = [*ACCOUNT_FIELDSETS, (_("Status"), {"fields": POLL_STATUS_FIELDS})]
 
 
 @admin.register(User)
@@ -73,7 +82,7 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "is_active", "is_staff", "last_login", "account_count")
     list_filter = ("is_active", "is_staff", "is_superuser")
 
-    @admin.display(description="mail accounts")
+    @admin.display(description=_("mail accounts"))
     def account_count(self, obj):
         return obj.mail_accounts.count()
 
@@ -82,7 +91,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(MailAccount)
-class MailAccountAdmin(admin.ModelAdmin):
+class MailAccountAdmin(ConnectionTestReportMixin, admin.ModelAdmin):
     form = MailAccountAdminForm
     list_display = (
         "email",
@@ -97,4 +106,4 @@ class MailAccountAdmin(admin.ModelAdmin):
     search_fields = ("email", "user__username", "pop3_host", "smtp_host")
     list_select_related = ("user",)
     readonly_fields = POLL_STATUS_FIELDS
-    fieldsets = [("Owner", {"fields": ["user"]}), *MailAccountInline.fieldsets]
+    fieldsets = [(_("Owner"), {"fields": ["user"]}), *MailAccountInline.fieldsets]

@@ -4,13 +4,17 @@ from django.utils import timezone
 
 from mailcore import pop3, smtp
 
+from . import connection_report
 from .models import MailAccount
 
 
 def check_connection(account: MailAccount) -> tuple[bool, str]:
-    """Log in to both servers; return (ok, a report with each server's reply)."""
+    """Log in to both servers; return (ok, the report to store, with each server's reply).
+
+    The task that runs this has no reader's language: the report is stored as each
+    server's outcome, and connection_report words it when a page shows it.
+    """
     verify = not account.allow_insecure_tls
-    lines, ok = [], True
     try:
         with pop3.POP3Session(
             account.pop3_host,
@@ -24,10 +28,9 @@ def check_connection(account: MailAccount) -> tuple[bool, str]:
         ) as session:
             count, size = session.stat()
             session.quit()
-        lines.append(f"POP3: logged in; {count} messages ({size} bytes) on the server.")
+        pop3_outcome = {"ok": True, "messages": count, "size": size}
     except pop3.POP3Error as exc:
-        ok = False
-        lines.append(f"POP3 failed: {exc.reply}")
+        pop3_outcome = {"ok": False, "reply": exc.reply}
     try:
         reply = smtp.check_login(
             account.smtp_host,
@@ -37,12 +40,11 @@ def check_connection(account: MailAccount) -> tuple[bool, str]:
             account.smtp_password,
             verify_tls=verify,
         )
-        auth = "logged in" if account.smtp_login else "connected (no AUTH configured)"
-        lines.append(f"SMTP: {auth}; server said {reply}")
+        smtp_outcome = {"ok": True, "auth": bool(account.smtp_login), "reply": reply}
     except smtp.SMTPError as exc:
-        ok = False
-        lines.append(f"SMTP failed: {exc.reply}")
-    return ok, "\n".join(lines)
+        smtp_outcome = {"ok": False, "reply": exc.reply}
+    ok = pop3_outcome["ok"] and smtp_outcome["ok"]
+    return ok, connection_report.record(pop3_outcome, smtp_outcome)
 
 
 def record_connection_check(account_id: int) -> None:

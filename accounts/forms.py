@@ -1,13 +1,14 @@
 import zoneinfo
 
 from django import forms
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from mailcore.security import Security
 
 from .models import DEFAULT_PORTS, PORT_SECURITY, MailAccount, User
 
-PASSWORD_HELP_KEEP = "Leave empty to keep the saved password."
+PASSWORD_HELP_KEEP = _("Leave empty to keep the saved password.")
 
 
 class WriteOnlyPasswordField(forms.CharField):
@@ -36,9 +37,11 @@ class KeepSavedPasswordsMixin:
 
 
 class MailAccountForm(KeepSavedPasswordsMixin, forms.ModelForm):
-    pop3_password = WriteOnlyPasswordField(label="POP3 password")
-    smtp_password = WriteOnlyPasswordField(label="SMTP password")
-    clear_smtp_password = forms.BooleanField(label="Remove the saved SMTP password", required=False)
+    pop3_password = WriteOnlyPasswordField(label=_("POP3 password"))
+    smtp_password = WriteOnlyPasswordField(label=_("SMTP password"))
+    clear_smtp_password = forms.BooleanField(
+        label=_("Remove the saved SMTP password"), required=False
+    )
 
     class Meta:
         model = MailAccount
@@ -100,7 +103,7 @@ class MailAccountForm(KeepSavedPasswordsMixin, forms.ModelForm):
         if self.instance.pk:
             taken = taken.exclude(pk=self.instance.pk)
         if taken.exists():
-            raise forms.ValidationError("You already have an account with this address.")
+            raise forms.ValidationError(_("You already have an account with this address."))
         return email
 
     def clean(self):
@@ -108,7 +111,7 @@ class MailAccountForm(KeepSavedPasswordsMixin, forms.ModelForm):
         self._fill_port_and_security(cleaned, "pop3")
         self._fill_port_and_security(cleaned, "smtp")
         if not cleaned.get("pop3_password") and not self.instance.pop3_password:
-            self.add_error("pop3_password", "Enter the password for the POP3 server.")
+            self.add_error("pop3_password", _("Enter the password for the POP3 server."))
         return cleaned
 
     def save(self, commit=True):
@@ -132,5 +135,17 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["theme", "list_density", "keyboard_shortcuts", "time_zone"]
-        widgets = {"theme": forms.RadioSelect, "list_density": forms.RadioSelect}
+        fields = ["language", "theme", "list_density", "keyboard_shortcuts", "time_zone"]
+        widgets = {
+            "language": forms.RadioSelect,
+            "theme": forms.RadioSelect,
+            "list_density": forms.RadioSelect,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each language is named in itself: mark it so, for screen readers (lang).
+        self.fields["language"].choices = [
+            (code, format_html('<span lang="{}">{}</span>', code, name) if code else name)
+            for code, name in User.Language.choices
+        ]

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mailcore.security import Security
 
+from . import connection_report
 from .crypto import EncryptedTextField
 from .validators import validate_hostname, validate_time_zone
 
@@ -54,6 +55,22 @@ class User(AbstractUser):
         help_text=_("Press ? on any mail page to see them."),
     )
 
+    class Language(models.TextChoices):
+        # Each language is named in itself, in every language (the convention for
+        # language pickers): someone lost in the other one still finds their own.
+        BROWSER = "", _("Follow the browser")
+        KOREAN = "ko", "한국어"
+        ENGLISH = "en", "English"
+
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        choices=Language.choices,
+        default=Language.BROWSER,
+        db_default=Language.BROWSER,
+    )
+
 
 # The form's and admin's names for mailcore's security modes.
 SECURITY_CHOICES = [
@@ -82,72 +99,93 @@ port_validators = [MinValueValidator(1), MaxValueValidator(65535)]
 class MailAccount(models.Model):
     """One mailbox the user reads over POP3 and sends from over SMTP."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="mail_accounts")
-    email = models.EmailField("email address")
-    display_name = models.CharField(max_length=200, blank=True)
-    signature = models.TextField(blank=True)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="mail_accounts", verbose_name=_("user")
+    )
+    email = models.EmailField(_("email address"))
+    display_name = models.CharField(_("display name"), max_length=200, blank=True)
+    signature = models.TextField(_("signature"), blank=True)
 
-    pop3_host = models.CharField("POP3 host", max_length=253, validators=[validate_hostname])
-    pop3_port = models.PositiveIntegerField("POP3 port", default=995, validators=port_validators)
+    pop3_host = models.CharField(_("POP3 host"), max_length=253, validators=[validate_hostname])
+    pop3_port = models.PositiveIntegerField(_("POP3 port"), default=995, validators=port_validators)
     pop3_security = models.CharField(
-        "POP3 security", max_length=10, choices=SECURITY_CHOICES, default=Security.SSL.value
+        _("POP3 security"), max_length=10, choices=SECURITY_CHOICES, default=Security.SSL.value
     )
-    pop3_login = models.CharField("POP3 login", max_length=254)
-    pop3_password = EncryptedTextField("POP3 password", blank=True)
+    pop3_login = models.CharField(_("POP3 login"), max_length=254)
+    pop3_password = EncryptedTextField(_("POP3 password"), blank=True)
     use_apop = models.BooleanField(
-        "use APOP", default=False, help_text="Log in with APOP when the server offers it."
+        _("use APOP"),
+        default=False,
+        help_text=_("Log in with APOP when the server offers it."),
     )
 
-    smtp_host = models.CharField("SMTP host", max_length=253, validators=[validate_hostname])
-    smtp_port = models.PositiveIntegerField("SMTP port", default=587, validators=port_validators)
+    smtp_host = models.CharField(_("SMTP host"), max_length=253, validators=[validate_hostname])
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587, validators=port_validators)
     smtp_security = models.CharField(
-        "SMTP security", max_length=10, choices=SECURITY_CHOICES, default=Security.STARTTLS.value
+        _("SMTP security"), max_length=10, choices=SECURITY_CHOICES, default=Security.STARTTLS.value
     )
     smtp_login = models.CharField(
-        "SMTP login",
+        _("SMTP login"),
         max_length=254,
         blank=True,
-        help_text="Leave empty if the server needs no AUTH.",
+        help_text=_("Leave empty if the server needs no AUTH."),
     )
-    smtp_password = EncryptedTextField("SMTP password", blank=True)
+    smtp_password = EncryptedTextField(_("SMTP password"), blank=True)
 
     allow_insecure_tls = models.BooleanField(
-        "accept self-signed certificates",
+        _("accept self-signed certificates"),
         default=False,
-        help_text="Skips certificate verification for this account's servers. "
-        "Anyone on the network path could read your mail and password.",
+        help_text=_(
+            "Skips certificate verification for this account's servers. "
+            "Anyone on the network path could read your mail and password."
+        ),
     )
     leave_on_server = models.BooleanField(
-        "leave messages on the server",
+        _("leave messages on the server"),
         default=True,
-        help_text="Otherwise each message is deleted from the server once it is stored here.",
+        help_text=_("Otherwise each message is deleted from the server once it is stored here."),
     )
     poll_interval = models.PositiveIntegerField(
-        "check every (minutes)",
+        _("check every (minutes)"),
         default=5,
         validators=[MinValueValidator(1), MaxValueValidator(1440)],
     )
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
 
     # Poll bookkeeping, written by the POP3 poller.
-    last_poll_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_poll_new = models.PositiveIntegerField(default=0, editable=False)
-    last_poll_bytes = models.PositiveBigIntegerField(default=0, editable=False)
-    last_poll_error = models.TextField(blank=True, editable=False)
-    auth_failures = models.PositiveIntegerField(default=0, editable=False)
-    next_poll_at = models.DateTimeField(null=True, blank=True, editable=False)
-    poll_lock_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_poll_at = models.DateTimeField(_("last check"), null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(
+        _("last successful check"), null=True, blank=True, editable=False
+    )
+    last_poll_new = models.PositiveIntegerField(
+        _("new messages in the last check"), default=0, editable=False
+    )
+    last_poll_bytes = models.PositiveBigIntegerField(
+        _("bytes downloaded in the last check"), default=0, editable=False
+    )
+    last_poll_error = models.TextField(_("last check error"), blank=True, editable=False)
+    auth_failures = models.PositiveIntegerField(
+        _("failed logins in a row"), default=0, editable=False
+    )
+    next_poll_at = models.DateTimeField(_("next check"), null=True, blank=True, editable=False)
+    poll_lock_until = models.DateTimeField(
+        _("check running until"), null=True, blank=True, editable=False
+    )
 
-    # "Test connection" outcome, written by its task.
-    last_test_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_test_ok = models.BooleanField(null=True, editable=False)
-    last_test_result = models.TextField(blank=True, editable=False)
+    # "Test connection" outcome, written by its task. The result is each server's outcome,
+    # worded in the reader's language by last_test_report (see connection_report).
+    last_test_at = models.DateTimeField(
+        _("last connection test"), null=True, blank=True, editable=False
+    )
+    last_test_ok = models.BooleanField(_("connection test passed"), null=True, editable=False)
+    last_test_result = models.TextField(_("connection test result"), blank=True, editable=False)
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
+        verbose_name = _("mail account")
+        verbose_name_plural = _("mail accounts")
         ordering = ["email", "id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "email"], name="unique_mail_account_per_user"),
@@ -160,6 +198,11 @@ class MailAccount(models.Model):
     @property
     def from_header(self) -> str:
         return str(Address(display_name=self.display_name, addr_spec=self.email))
+
+    @property
+    def last_test_report(self) -> str:
+        """The last "Test connection" report in the active language, servers' replies verbatim."""
+        return connection_report.describe(self.last_test_result)
 
     @property
     def has_pop3_password(self) -> bool:

@@ -3,6 +3,7 @@ import re
 import zoneinfo
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 # RFC 1123 host names, or an IPv4/IPv6 literal.
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
@@ -17,12 +18,13 @@ def validate_hostname(value: str) -> None:
         pass
     if len(value) > 253 or not _HOSTNAME_RE.match(value):
         raise ValidationError(
-            "Enter a valid host name such as mail.example.com, or an IP address.", code="invalid"
+            _("Enter a valid host name such as mail.example.com, or an IP address."),
+            code="invalid",
         )
 
 
 def validate_time_zone(value: str) -> None:
     if value and value not in zoneinfo.available_timezones():
         raise ValidationError(
-            "Enter a time zone such as Asia/Seoul or Europe/Berlin.", code="invalid"
+            _("Enter a time zone such as Asia/Seoul or Europe/Berlin."), code="invalid"
         )

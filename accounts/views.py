@@ -1,11 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from .forms import MailAccountForm, PreferencesForm
+from .middleware import browser_language, set_language_cookie
 from .models import MailAccount
 from .tasks import verify_connection
 
@@ -28,9 +30,15 @@ def account_list(request):
 def preferences(request):
     form = PreferencesForm(request.POST, instance=request.user)
     if form.is_valid():
-        form.save()
+        user = form.save()
+        # The next page is in the language just chosen: say "saved" in it too.
+        translation.activate(user.language or browser_language(request))
         messages.success(request, _("Preferences saved."))
-        return redirect("account_list")
+        response = redirect("account_list")
+        # The login page after logging out speaks the chosen language; "follow the
+        # browser" drops the cookie, so the browser really decides.
+        set_language_cookie(response, user.language)
+        return response
     accounts = request.user.mail_accounts.all()
     return render(
         request,
@@ -46,7 +54,7 @@ def account_create(request):
     form = MailAccountForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         account = form.save()
-        messages.success(request, f"Added {account.email}.")
+        messages.success(request, _("Added %(email)s.") % {"email": account.email})
         return redirect("account_list")
     return render(request, "accounts/account_form.html", {"form": form})
 
@@ -58,7 +66,7 @@ def account_edit(request, pk: int):
     form = MailAccountForm(request.POST or None, instance=account, user=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, f"Saved {account.email}.")
+        messages.success(request, _("Saved %(email)s.") % {"email": account.email})
         return redirect("account_list")
     return render(request, "accounts/account_form.html", {"form": form, "account": account})
 
@@ -68,7 +76,10 @@ def account_delete(request, pk: int):
     account = _own_account(request, pk)
     if request.method == "POST":
         account.delete()
-        messages.success(request, f"Removed {account.email}. Its cached mail was deleted too.")
+        messages.success(
+            request,
+            _("Removed %(email)s. Its cached mail was deleted too.") % {"email": account.email},
+        )
         return redirect("account_list")
     return render(request, "accounts/account_confirm_delete.html", {"account": account})
 
@@ -78,5 +89,8 @@ def account_delete(request, pk: int):
 def account_test(request, pk: int):
     account = _own_account(request, pk)
     verify_connection.delay_on_commit(account.pk)
-    messages.info(request, f"Testing the connection to {account.email}'s servers…")
+    messages.info(
+        request,
+        _("Testing the connection to the servers of %(email)s…") % {"email": account.email},
+    )
     return redirect("account_list")

@@ -1,9 +1,9 @@
 from django import forms
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.formatting import file_size
 from mailcore import addresses, compose
 
 from . import actions
@@ -209,7 +209,7 @@ class ComposeForm(forms.Form):
         )
         self.fields["remove_attachments"].queryset = existing
         self.fields["remove_attachments"].label_from_instance = lambda a: (
-            f"{a.filename} ({a.size:,} bytes)"
+            f"{a.filename} ({file_size(a.size)})"
         )
         self.max_bytes = settings.WEBMAIL_MAX_ATTACHMENT_BYTES
         self.fields["attachments"].widget.attrs["data-max-bytes"] = self.max_bytes
@@ -257,7 +257,7 @@ class ComposeForm(forms.Form):
             self.add_error(
                 "attachments",
                 _("Attachments total %(total)s, over the %(limit)s limit.")
-                % {"total": filesizeformat(total), "limit": filesizeformat(self.max_bytes)},
+                % {"total": file_size(total), "limit": file_size(self.max_bytes)},
             )
         return cleaned
 
@@ -274,15 +274,15 @@ def attachment_limit_error(name: str, size: int, already: int, limit: int) -> st
     if size > limit:
         return _("“%(name)s” is larger than the %(limit)s limit.") % {
             "name": name,
-            "limit": filesizeformat(limit),
+            "limit": file_size(limit),
         }
     if already + size > limit:
         return _(
             "“%(name)s” would bring the attachments to %(total)s, over the %(limit)s limit."
         ) % {
             "name": name,
-            "total": filesizeformat(already + size),
-            "limit": filesizeformat(limit),
+            "total": file_size(already + size),
+            "limit": file_size(limit),
         }
     return ""
 

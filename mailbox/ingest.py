@@ -38,9 +38,9 @@ from mailcore import mime, pop3
 from mailcore.addresses import Address
 from mailcore.reports import read_receipt_address
 
-from . import reports
+from . import reports, wording
 from .models import Attachment, Folder, Message, SkippedMessage
-from .search import MAX_BODY_CHARS, search_vector
+from .search import MAX_BODY_CHARS, name_initials, search_vector
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +266,7 @@ def store_message(
             parsed.defects and not parsed.subject and not parsed.text_body and not parsed.html_body
         ),
         defects=parsed.defects[:50],
+        name_initials=name_initials(a.name for a in [from_, *parsed.to, *parsed.cc]),
     )
     message.search_vector = search_vector(message, fetched.search_text)
     try:
@@ -439,7 +440,7 @@ def fetch_new_messages(account: MailAccount, session: pop3.POP3Session, result: 
                     uidl=key,
                     defaults={
                         "size": entry.size,
-                        "reason": f"larger than the {max_bytes}-byte limit",
+                        "reason": wording.record(wording.TOO_LARGE, limit=max_bytes),
                     },
                 )
             result.skipped += 1

@@ -4,10 +4,12 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from accounts.models import MailAccount
+
+from . import wording
 
 
 class Folder(models.TextChoices):
@@ -20,47 +22,66 @@ class Folder(models.TextChoices):
 
 class Message(models.Model):
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        verbose_name=_("owner"),
     )
-    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="messages")
-    folder = models.CharField(max_length=10, choices=Folder.choices, default=Folder.INBOX)
+    account = models.ForeignKey(
+        MailAccount,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        verbose_name=_("mail account"),
+    )
+    folder = models.CharField(
+        _("folder"), max_length=10, choices=Folder.choices, default=Folder.INBOX
+    )
     # Where "Restore" puts a message back from Trash.
-    trashed_from = models.CharField(max_length=10, choices=Folder.choices, blank=True)
+    trashed_from = models.CharField(
+        _("trashed from"), max_length=10, choices=Folder.choices, blank=True
+    )
     # The POP3 server's unique id; see mailbox.ingest.uid_key and fallback_key for ids
     # too long for an index and for servers without UIDL.
-    uidl = models.CharField("POP3 UIDL", max_length=255, blank=True)
+    uidl = models.CharField(_("POP3 UIDL"), max_length=255, blank=True)
 
-    message_id = models.CharField(max_length=998, blank=True)
-    in_reply_to = models.CharField(max_length=998, blank=True)
-    references = models.TextField(blank=True)
-    subject = models.TextField(blank=True)
-    from_name = models.CharField(max_length=255, blank=True)
-    from_address = models.CharField(max_length=320, blank=True)
-    to = models.TextField(blank=True)
-    cc = models.TextField(blank=True)
-    reply_to = models.TextField(blank=True)
-    date = models.DateTimeField()
-    received_at = models.DateTimeField(default=timezone.now)
-    size = models.PositiveBigIntegerField()
-    snippet = models.CharField(max_length=200, blank=True)
-    text_body = models.TextField(blank=True)
-    html_body = models.TextField(blank=True)
-    has_attachments = models.BooleanField(default=False)
-    seen = models.BooleanField(default=False)
-    flagged = models.BooleanField(default=False)
+    message_id = models.CharField(_("Message-ID"), max_length=998, blank=True)
+    in_reply_to = models.CharField(_("In-Reply-To"), max_length=998, blank=True)
+    references = models.TextField(_("References"), blank=True)
+    subject = models.TextField(_("Subject"), blank=True)
+    from_name = models.CharField(_("sender name"), max_length=255, blank=True)
+    from_address = models.CharField(_("sender address"), max_length=320, blank=True)
+    to = models.TextField(_("To"), blank=True)
+    cc = models.TextField(_("Cc"), blank=True)
+    reply_to = models.TextField(_("reply to"), blank=True)
+    date = models.DateTimeField(_("date"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    size = models.PositiveBigIntegerField(_("size"))
+    snippet = models.CharField(_("snippet"), max_length=200, blank=True)
+    text_body = models.TextField(_("text body"), blank=True)
+    html_body = models.TextField(_("HTML body"), blank=True)
+    has_attachments = models.BooleanField(_("has attachments"), default=False)
+    seen = models.BooleanField(_("read"), default=False)
+    flagged = models.BooleanField(_("flagged"), default=False)
 
-    raw_file = models.FileField(max_length=255)
-    raw_sha256 = models.CharField(max_length=64)
-    parse_error = models.BooleanField(default=False)
-    defects = models.JSONField(default=list, blank=True)
+    raw_file = models.FileField(_("original message file"), max_length=255)
+    raw_sha256 = models.CharField(_("SHA-256 of the original"), max_length=64)
+    parse_error = models.BooleanField(_("could not be parsed"), default=False)
+    defects = models.JSONField(_("defects"), default=list, blank=True)
     # Disposition-Notification-To of a received message: the sender asks for a read receipt.
-    read_receipt_to = models.CharField(max_length=320, blank=True)
-    read_receipt_sent = models.BooleanField(default=False)
+    read_receipt_to = models.CharField(_("read receipt requested to"), max_length=320, blank=True)
+    read_receipt_sent = models.BooleanField(_("read receipt sent"), default=False)
     # PostgreSQL full-text search; filled on ingest, GIN-indexed there (see the
     # migration add_search_vector). Unused on SQLite, which searches with LIKE.
-    search_vector = SearchVectorField(null=True, editable=False)
+    search_vector = SearchVectorField(_("search vector"), null=True, editable=False)
+    # The initial consonants (초성) of the sender's and recipients' Korean names, a word
+    # per name ("ㄱㅈㅎ ㅇㅁㅅ"): typing ㄱㅈㅎ finds mail from or to 김지현 (mailbox.search).
+    name_initials = models.TextField(
+        _("initials of names"), blank=True, default="", db_default="", editable=False
+    )
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["-date", "-id"]
         constraints = [
             # Exactly once in: a second copy is impossible even when two polls race.
@@ -81,26 +102,34 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.subject or "(no subject)"
+        return self.subject or gettext("(no subject)")
 
     @property
     def sender(self) -> str:
-        return self.from_name or self.from_address or "(unknown sender)"
+        return self.from_name or self.from_address or gettext("(unknown sender)")
 
 
 class Attachment(models.Model):
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
-    filename = models.CharField(max_length=1000, blank=True, help_text="as the sender named it")
-    safe_name = models.CharField(max_length=255, help_text="safe for storage and download")
-    content_type = models.CharField(max_length=255)
-    size = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    content_id = models.CharField(max_length=998, blank=True)
-    inline = models.BooleanField(default=False)
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message")
+    )
+    filename = models.CharField(
+        _("file name"), max_length=1000, blank=True, help_text=_("as the sender named it")
+    )
+    safe_name = models.CharField(
+        _("safe file name"), max_length=255, help_text=_("safe for storage and download")
+    )
+    content_type = models.CharField(_("content type"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    content_id = models.CharField(_("Content-ID"), max_length=998, blank=True)
+    inline = models.BooleanField(_("inline"), default=False)
     # Content-addressed: identical bytes are stored once.
-    file = models.FileField(max_length=255)
+    file = models.FileField(_("file"), max_length=255)
 
     class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -108,17 +137,25 @@ class Attachment(models.Model):
 
 
 class SkippedMessage(models.Model):
-    """A message left on the server because it exceeds WEBMAIL_MAX_MESSAGE_BYTES."""
+    """A message left on the server because it exceeds WEBMAIL_MAX_MESSAGE_BYTES.
+
+    `reason` is recorded by the poller (see mailbox.wording); reason_text words it.
+    """
 
     account = models.ForeignKey(
-        MailAccount, on_delete=models.CASCADE, related_name="skipped_messages"
+        MailAccount,
+        on_delete=models.CASCADE,
+        related_name="skipped_messages",
+        verbose_name=_("mail account"),
     )
-    uidl = models.CharField("POP3 UIDL", max_length=255)
-    size = models.PositiveBigIntegerField()
-    reason = models.CharField(max_length=255)
-    first_seen = models.DateTimeField(default=timezone.now)
+    uidl = models.CharField(_("POP3 UIDL"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"))
+    reason = models.CharField(_("reason"), max_length=255)
+    first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("message left on the server")
+        verbose_name_plural = _("messages left on the server")
         ordering = ["-first_seen"]
         constraints = [
             models.UniqueConstraint(fields=["account", "uidl"], name="unique_skipped_per_uidl"),
@@ -127,17 +164,27 @@ class SkippedMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.uidl} ({self.size} bytes)"
 
+    @property
+    def reason_text(self) -> str:
+        """Why the message was left on the server, in the active language."""
+        return wording.describe(self.reason)
+
 
 class TrustedSender(models.Model):
     """A sender whose remote images this user always wants to see."""
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_senders"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="trusted_senders",
+        verbose_name=_("owner"),
     )
-    address = models.CharField(max_length=320)
-    created_at = models.DateTimeField(auto_now_add=True)
+    address = models.CharField(_("address"), max_length=320)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("trusted sender")
+        verbose_name_plural = _("trusted senders")
         constraints = [
             models.UniqueConstraint(fields=["owner", "address"], name="unique_trusted_sender"),
         ]
@@ -164,50 +211,72 @@ class Outgoing(models.Model):
     """
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outgoing"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="outgoing",
+        verbose_name=_("owner"),
     )
-    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="outgoing")
+    account = models.ForeignKey(
+        MailAccount,
+        on_delete=models.CASCADE,
+        related_name="outgoing",
+        verbose_name=_("mail account"),
+    )
     status = models.CharField(
-        max_length=10, choices=OutgoingStatus.choices, default=OutgoingStatus.DRAFT
+        _("status"), max_length=10, choices=OutgoingStatus.choices, default=OutgoingStatus.DRAFT
     )
 
     # What the user wrote, as typed.
-    to = models.TextField(blank=True)
-    cc = models.TextField(blank=True)
-    bcc = models.TextField(blank=True)
-    subject = models.TextField(blank=True)
-    body = models.TextField(blank=True)
-    in_reply_to = models.CharField(max_length=998, blank=True)
-    references = models.TextField(blank=True)
-    request_dsn = models.BooleanField("request delivery status notification", default=False)
-    request_read_receipt = models.BooleanField(default=False)
-    is_read_receipt = models.BooleanField(default=False, help_text="an MDN we send")
+    to = models.TextField(_("To"), blank=True)
+    cc = models.TextField(_("Cc"), blank=True)
+    bcc = models.TextField(_("Bcc"), blank=True)
+    subject = models.TextField(_("Subject"), blank=True)
+    body = models.TextField(_("Body"), blank=True)
+    in_reply_to = models.CharField(_("In-Reply-To"), max_length=998, blank=True)
+    references = models.TextField(_("References"), blank=True)
+    request_dsn = models.BooleanField(_("Request delivery status notification"), default=False)
+    request_read_receipt = models.BooleanField(_("Request read receipt"), default=False)
+    is_read_receipt = models.BooleanField(
+        _("read receipt"), default=False, help_text=_("a read receipt this user sends")
+    )
 
     # What goes on the wire, fixed when the user presses Send.
-    raw_file = models.FileField(max_length=255, blank=True)
-    message_id = models.CharField(max_length=998, blank=True)
-    envelope_from = models.CharField(max_length=320, blank=True)
-    recipients = models.JSONField(default=list, blank=True)
-    size = models.PositiveBigIntegerField(default=0)
+    raw_file = models.FileField(_("message file"), max_length=255, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=998, blank=True)
+    envelope_from = models.CharField(_("envelope sender"), max_length=320, blank=True)
+    recipients = models.JSONField(_("envelope recipients"), default=list, blank=True)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
 
     # Delivery bookkeeping.
-    attempts = models.PositiveIntegerField(default=0)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    data_started_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    recipient_results = models.JSONField(default=dict, blank=True)
-    dsn_supported = models.BooleanField(null=True)
-    reports = models.JSONField(default=list, blank=True, help_text="DSN/MDN reports received")
-    sent_message = models.OneToOneField(
-        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="outgoing"
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("sending started"), null=True, blank=True)
+    data_started_at = models.DateTimeField(_("DATA started"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    recipient_results = models.JSONField(_("result per recipient"), default=dict, blank=True)
+    dsn_supported = models.BooleanField(_("server supports DSN"), null=True)
+    reports = models.JSONField(
+        _("reports"),
+        default=list,
+        blank=True,
+        help_text=_("delivery status notifications and read receipts received"),
     )
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    sent_message = models.OneToOneField(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outgoing",
+        verbose_name=_("copy in Sent"),
+    )
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
         ordering = ["-updated_at", "-id"]
         indexes = [
             models.Index(fields=["owner", "status", "-updated_at"], name="outgoing_by_status_idx"),
@@ -216,7 +285,12 @@ class Outgoing(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.subject or "(no subject)"
+        return self.subject or gettext("(no subject)")
+
+    @property
+    def last_error_text(self) -> str:
+        """Why sending failed, in the active language; the servers' replies verbatim."""
+        return wording.describe(self.last_error)
 
     @property
     def is_editable(self) -> bool:
@@ -228,14 +302,23 @@ class Outgoing(models.Model):
 
 
 class OutgoingAttachment(models.Model):
-    outgoing = models.ForeignKey(Outgoing, on_delete=models.CASCADE, related_name="attachments")
-    filename = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=255)
-    size = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    file = models.FileField(max_length=255)  # content-addressed, shared with received parts
+    outgoing = models.ForeignKey(
+        Outgoing,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+        verbose_name=_("outgoing message"),
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    file = models.FileField(
+        _("file"), max_length=255
+    )  # content-addressed, shared with received parts
 
     class Meta:
+        verbose_name = _("attachment of an outgoing message")
+        verbose_name_plural = _("attachments of outgoing messages")
         ordering = ["id"]
 
     def __str__(self) -> str:

@@ -23,12 +23,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from mailcore import addresses, compose, smtp
 from mailcore.mime import safe_filename
-from mailcore.reports import build_read_receipt
+from mailcore.reports import ReadReceiptText, build_read_receipt
 
-from . import ingest
+from . import formatting, ingest, wording
 from .models import Folder, Message, Outgoing, OutgoingAttachment, OutgoingStatus
 
 MAX_ATTEMPTS = 10
@@ -39,7 +40,7 @@ STALE_QUEUED = timedelta(minutes=1)
 
 
 class NotSendable(Exception):
-    """The draft cannot be sent as it is (the message says why)."""
+    """The draft cannot be sent as it is (the message says why, in the user's language)."""
 
 
 # Building ----------------------------------------------------------------------
@@ -82,10 +83,10 @@ def queue_for_sending(outgoing: Outgoing) -> Outgoing:
         .get(pk=outgoing.pk)
     )
     if locked.status not in {OutgoingStatus.DRAFT, OutgoingStatus.FAILED}:
-        raise NotSendable("This message is already queued or sent.")
+        raise NotSendable(gettext("This message is already queued or sent."))
     built = compose.build_message(outgoing_message(locked))
     if not built.recipients:
-        raise NotSendable("Add at least one recipient.")
+        raise NotSendable(gettext("Add at least one recipient."))
     # Under raw/ like received mail: the Sent copy stored after delivery is the same file.
     name, _ = ingest.store_blob("raw", built.data, ".eml")
     now = timezone.now()
@@ -219,10 +220,11 @@ def _failed_attempt(outgoing: Outgoing, reply: str, *, temporary: bool) -> str:
             next_attempt_at=now + retry_delay(outgoing.attempts),
         )
         return f"retrying: {reply}"
-    if temporary:
-        reply = f"Gave up after {outgoing.attempts} attempts. Last reply: {reply}"
+    error = reply
+    if temporary:  # and giving up: the page says so in the reader's language
+        error = wording.record(wording.GAVE_UP, attempts=outgoing.attempts, reply=reply)
     Outgoing.objects.filter(pk=outgoing.pk).update(
-        status=OutgoingStatus.FAILED, last_error=reply, data_started_at=None, next_attempt_at=None
+        status=OutgoingStatus.FAILED, last_error=error, data_started_at=None, next_attempt_at=None
     )
     return f"failed: {reply}"
 
@@ -252,11 +254,7 @@ def due_for_delivery(now=None) -> list[int]:
         status=OutgoingStatus.RETRYING, next_attempt_at=now
     )
     stuck.filter(data_started_at__isnull=False).update(
-        status=OutgoingStatus.FAILED,
-        last_error=(
-            "Delivery status unknown: sending was interrupted after the server may have "
-            "accepted the message. Check with the recipients before sending again."
-        ),
+        status=OutgoingStatus.FAILED, last_error=wording.record(wording.STATUS_UNKNOWN)
     )
     return list(
         Outgoing.objects.filter(
@@ -400,7 +398,9 @@ def new_reply(message: Message, parsed, *, reply_all: bool) -> Outgoing:
         to=", ".join(str(m) for m in to),
         cc=", ".join(str(m) for m in cc),
         subject=compose.reply_subject(parsed.subject),
-        body=_with_signature(account, "\n\n" + compose.quote_for_reply(parsed)),
+        body=_with_signature(
+            account, "\n\n" + compose.quote_for_reply(parsed, labels=formatting.quote_labels())
+        ),
         in_reply_to=in_reply_to,
         references=" ".join(references),
     )
@@ -414,7 +414,10 @@ def new_forward(message: Message, parsed, *, as_attachment: bool) -> Outgoing:
         account=account,
         subject=compose.forward_subject(parsed.subject),
         body=_with_signature(
-            account, "" if as_attachment else "\n\n" + compose.forward_inline_text(parsed)
+            account,
+            ""
+            if as_attachment
+            else "\n\n" + compose.forward_inline_text(parsed, labels=formatting.quote_labels()),
         ),
     )
     if as_attachment:
@@ -422,7 +425,7 @@ def new_forward(message: Message, parsed, *, as_attachment: bool) -> Outgoing:
         # user sees it among the attachments, and it outlives the original's deletion.
         OutgoingAttachment.objects.create(
             outgoing=outgoing,
-            filename=compose_filename(message.subject or "message", ".eml"),
+            filename=compose_filename(message.subject or gettext("message"), ".eml"),
             content_type="message/rfc822",
             size=message.size,
             sha256=message.raw_sha256,
@@ -439,13 +442,29 @@ def _with_signature(account, text: str) -> str:
     return f"\n\n-- \n{account.signature}{text}"
 
 
+def read_receipt_text() -> ReadReceiptText:
+    """A read receipt's words for people, in the active language (the sending user's)."""
+    return ReadReceiptText(
+        subject=gettext("Read: %(subject)s"),
+        subject_without_original=gettext("Read receipt"),
+        intro=gettext("This is a read receipt for the message you sent to %(address)s."),
+        original_subject=gettext("Subject: %(subject)s"),
+        original_sent=gettext("Sent: %(date)s"),
+        displayed=gettext("It was displayed on %(date)s."),
+        disclaimer=gettext("This does not guarantee that the message was read or understood."),
+    )
+
+
 @transaction.atomic
 def queue_read_receipt(message: Message, parsed) -> Outgoing:
+    """Queue the read receipt `message` asks for, worded in the active language."""
     account = message.account
+    text = read_receipt_text()
     built = build_read_receipt(
         parsed,
         original_raw_headers=_read(message.raw_file.name).split(b"\r\n\r\n", 1)[0],
         sender=addresses.Address(account.display_name, account.email),
+        text=text,
     )
     # Under raw/ like received mail: the Sent copy stored after delivery is the same file.
     name, _ = ingest.store_blob("raw", built.data, ".eml")
@@ -456,7 +475,7 @@ def queue_read_receipt(message: Message, parsed) -> Outgoing:
         status=OutgoingStatus.QUEUED,
         is_read_receipt=True,
         to=", ".join(built.recipients),
-        subject=f"Read: {message.subject}"[:998],
+        subject=text.subject_for(message.subject)[:998],
         raw_file=name,
         message_id=built.message_id,
         envelope_from=built.envelope_from,

@@ -1,11 +1,27 @@
-"""Message search: PostgreSQL full-text search, LIKE on other databases."""
+"""Message search: PostgreSQL full-text search, LIKE on other databases.
+
+The database is the queryset's own (``connections[qs.db]``), so one process can
+search a PostgreSQL and a SQLite database alike.
+
+Korean, on both: a term matches word prefixes (PostgreSQL) or any substring
+(LIKE), so 회의 finds 회의를, 회의에서 and 회의에서는. A term made only of
+consonants typed alone (``ㄱㅈㅎ``) is an initial-consonant (초성) search: it matches
+the initials of the sender's and recipients' names (``Message.name_initials``, so
+ㄱㅈㅎ finds mail from or to 김지현), or the term itself in the text, as ㅋㅋ would.
+Every term must match (AND).
+"""
+
+from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from django.contrib.postgres.search import SearchVectorField
-from django.db import connection
+from django.db import connections, router
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
+
+from mailcore.hangul import initials, is_initials
 
 from .models import Message
 
@@ -14,13 +30,20 @@ MAX_TERMS = 8
 _WORD = re.compile(r"\w+")
 
 
-def _uses_full_text() -> bool:
-    return connection.vendor == "postgresql"
+def _uses_full_text(alias: str) -> bool:
+    return connections[alias].vendor == "postgresql"
 
 
 def search_terms(query: str) -> list[str]:
     """The words of a search box query (letters and digits, Korean included)."""
     return _WORD.findall(query.lower())[:MAX_TERMS]
+
+
+def name_initials(names: Iterable[str]) -> str:
+    """The initials of the Korean names among ``names``, a word per name, spaces in a
+    name dropped: ["김지현", "Bob", "이 민수"] → "ㄱㅈㅎ ㅇㅁㅅ"."""
+    words = ("".join(initials(name).split()) for name in names)
+    return " ".join(word for word in words if any(is_initials(char) for char in word))
 
 
 # One weighted vector per field, concatenated: subject A, sender B, recipients C, body D.
@@ -38,7 +61,7 @@ def search_vector(message: Message, body_text: str):
     statement. The 'simple' configuration does no stemming, which suits mixed
     Korean and English mail; searches match word prefixes, so 회의 finds 회의를.
     """
-    if not _uses_full_text():
+    if not _uses_full_text(router.db_for_write(Message, instance=message)):
         return None
     return RawSQL(  # noqa: S611 - constant SQL, every value a parameter
         _VECTOR_SQL,
@@ -55,7 +78,20 @@ def search_vector(message: Message, body_text: str):
 _ADDRESS = re.compile(r"[\w.+-]+@[\w.-]+")
 
 
-def _tsquery(query: str) -> str:
+def _split(query: str) -> tuple[list[str], list[str]]:
+    """(words for the text search, initials terms) of a query, at most MAX_TERMS in all."""
+    words: list[str] = []
+    initial_terms: list[str] = []
+    for word in query.lower().split()[:MAX_TERMS]:
+        pieces = _WORD.findall(word)
+        if pieces and all(is_initials(piece) for piece in pieces):
+            initial_terms.extend(pieces)
+        elif pieces:
+            words.append(word)
+    return words, initial_terms[:MAX_TERMS]
+
+
+def _tsquery(words: list[str]) -> str:
     """A tsquery literal: every word must match as a prefix.
 
     PostgreSQL's parser keeps an address such as minsoo.kim@daum.net as one
@@ -65,7 +101,7 @@ def _tsquery(query: str) -> str:
     and . + - @, so nothing in it is tsquery syntax.
     """
     clauses = []
-    for word in query.lower().split()[:MAX_TERMS]:
+    for word in words:
         pieces = " & ".join(f"'{piece}':*" for piece in _WORD.findall(word))
         address = _ADDRESS.fullmatch(word.strip("<>,;()\"'"))
         if address:
@@ -75,21 +111,30 @@ def _tsquery(query: str) -> str:
     return " & ".join(clauses)
 
 
+def _matches_vector(tsquery: str) -> Q:
+    return Q(RawSQL("search_vector @@ %s::tsquery", [tsquery], output_field=BooleanField()))
+
+
+def _matches_text(term: str) -> Q:
+    return (
+        Q(subject__icontains=term)
+        | Q(from_name__icontains=term)
+        | Q(from_address__icontains=term)
+        | Q(to__icontains=term)
+        | Q(cc__icontains=term)
+        | Q(text_body__icontains=term)
+    )
+
+
 def filter_by_search(messages: QuerySet, query: str) -> QuerySet:
-    terms = search_terms(query)
-    if not terms:
-        return messages
-    if _uses_full_text():
-        return messages.filter(
-            RawSQL("search_vector @@ %s::tsquery", [_tsquery(query)], output_field=BooleanField())
-        )
-    for term in terms:
-        messages = messages.filter(
-            Q(subject__icontains=term)
-            | Q(from_name__icontains=term)
-            | Q(from_address__icontains=term)
-            | Q(to__icontains=term)
-            | Q(cc__icontains=term)
-            | Q(text_body__icontains=term)
-        )
+    words, initial_terms = _split(query)
+    full_text = _uses_full_text(messages.db)
+    if words and full_text:
+        messages = messages.filter(_matches_vector(_tsquery(words)))
+    elif words:
+        for term in search_terms(" ".join(words)):
+            messages = messages.filter(_matches_text(term))
+    for term in initial_terms:
+        in_text = _matches_vector(f"'{term}':*") if full_text else _matches_text(term)
+        messages = messages.filter(Q(name_initials__contains=term) | in_text)
     return messages

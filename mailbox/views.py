@@ -315,7 +315,8 @@ def download_all(request, pk: int):
                 for chunk in iter(lambda: src.read(1024 * 1024), b""):  # noqa: B023
                     dst.write(chunk)
     spool.seek(0)
-    stem = safe_filename(message.subject or "attachments", default="attachments")
+    # Named for the subject; without one, for what it holds, in the user's language.
+    stem = safe_filename(message.subject or _("attachments"), default="attachments")
     response = FileResponse(
         spool, as_attachment=True, filename=f"{stem}.zip", content_type="application/zip"
     )
@@ -349,7 +350,7 @@ def view_source(request, pk: int):
 @require_GET
 def download_eml(request, pk: int):
     message = _message_or_404(request, pk)
-    stem = safe_filename(message.subject or "message", default="message")
+    stem = safe_filename(message.subject or _("message"), default="message")
     response = FileResponse(
         default_storage.open(message.raw_file.name, "rb"),
         as_attachment=True,

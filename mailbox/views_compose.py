@@ -4,11 +4,11 @@ from django.contrib import messages as flash
 from django.core.files.storage import default_storage
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_POST
 
+from accounts.formatting import file_size
 from mailcore import mime
 
 from . import outbox
@@ -67,8 +67,13 @@ def compose_view(request, pk: int | None = None):
                 return redirect("compose_edit", pk=outgoing.pk)
             try:
                 outbox.queue_for_sending(outgoing)
-            except (outbox.NotSendable, ValueError) as exc:
+            except outbox.NotSendable as exc:
                 form.add_error(None, str(exc))
+            except ValueError as exc:  # the message builder refused it; its reason is technical
+                form.add_error(
+                    None,
+                    gettext("This message cannot be sent as it is: %(reason)s") % {"reason": exc},
+                )
             else:
                 flash.success(request, gettext("Queued for sending."))
                 return redirect("folder", folder=Folder.SENT)
@@ -181,7 +186,7 @@ def upload_attachment(request, pk: int | None = None):
                 "id": attachment.pk,
                 "name": attachment.filename,
                 "size": attachment.size,
-                "size_text": filesizeformat(attachment.size),
+                "size_text": file_size(attachment.size),
                 "remove_url": reverse("remove_attachment", args=[draft, attachment.pk]),
             },
         },

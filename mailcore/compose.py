@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from email import policy
@@ -37,11 +38,13 @@ from .addresses import Address, AddressError, checked_address, normalise_addr_sp
 from .mime import ParsedMessage, html_to_text, safe_filename
 from .mime.dates import aware
 from .mime.headers import MIME_TYPE, check_header_text, clean_header_text, has_control_chars
+from .subjects import forward_subject, reply_subject
 
 __all__ = [
     "BuiltMessage",
     "OutgoingAttachment",
     "OutgoingMessage",
+    "QuoteLabels",
     "build_message",
     "clean_header_text",
     "forward_inline_text",
@@ -277,32 +280,6 @@ def build_message(message: OutgoingMessage) -> BuiltMessage:
 
 # ------------------------------------------------------------------ replies and forwards
 
-_REPLY_PREFIX = re.compile(
-    r"^\s*(?:re|aw|sv|antw|回复|回覆|答复|답장|회신)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*", re.I
-)
-_FORWARD_PREFIX = re.compile(
-    r"^\s*(?:fwd|fw|전달|转发|轉寄)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*", re.I
-)
-
-
-def _strip_prefixes(subject: str, prefix: re.Pattern[str]) -> str:
-    subject = clean_header_text(subject)
-    while match := prefix.match(subject):
-        subject = subject[match.end() :]
-    return subject
-
-
-def reply_subject(subject: str) -> str:
-    """``Re: <subject>`` without stacking reply prefixes; always a single clean line."""
-    rest = _strip_prefixes(subject, _REPLY_PREFIX)
-    return f"Re: {rest}" if rest else "Re:"
-
-
-def forward_subject(subject: str) -> str:
-    """``Fwd: <subject>`` without stacking forward prefixes; always a single clean line."""
-    rest = _strip_prefixes(subject, _FORWARD_PREFIX)
-    return f"Fwd: {rest}" if rest else "Fwd:"
-
 
 def _reply_address(address: Address) -> Address | None:
     """A parsed address made safe to prefill a reply; None if it has no address at all."""
@@ -370,8 +347,35 @@ def threading_headers(original: ParsedMessage) -> tuple[str, list[str]]:
     return parent, list(dict.fromkeys(chain))
 
 
-def format_when(moment: datetime, tz: tzinfo | None) -> str:
+def format_when(moment: datetime, tz: tzinfo | None = None) -> str:
     return (moment.astimezone(tz) if tz else moment).strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class QuoteLabels:
+    """The words of a reply's attribution line and of a forward's header block.
+
+    mailcore has no translations: the caller passes them in the user's language (the
+    defaults are English). ``wrote`` takes ``%(date)s`` and ``%(who)s``;
+    ``format_date`` writes a date already moved into the zone to show.
+    """
+
+    wrote: str = "On %(date)s, %(who)s wrote:"
+    unknown_sender: str = "unknown sender"
+    forwarded: str = "Forwarded message"
+    from_: str = "From"
+    date: str = "Date"
+    subject: str = "Subject"
+    to: str = "To"
+    cc: str = "Cc"
+    format_date: Callable[[datetime], str] = format_when
+
+
+ENGLISH = QuoteLabels()
+
+
+def _when(moment: datetime, tz: tzinfo | None, labels: QuoteLabels) -> str:
+    return labels.format_date(moment.astimezone(tz) if tz else moment)
 
 
 def _display(address: Address | None) -> str:
@@ -388,28 +392,37 @@ def _body_text(original: ParsedMessage) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def quote_for_reply(original: ParsedMessage, tz: tzinfo | None = None) -> str:
+def quote_for_reply(
+    original: ParsedMessage, tz: tzinfo | None = None, labels: QuoteLabels = ENGLISH
+) -> str:
     """Attribution line plus the original body quoted with "> ".
 
     Dates are shown in the original's own zone unless ``tz`` is given. Already quoted
     lines get ">" without a space (">> "), as mail clients do; trailing blank lines go.
+    Names are the decoded display names (김지현), never encoded words.
     """
-    who = _display(original.from_) or "unknown sender"
+    who = _display(original.from_) or labels.unknown_sender
     lines = _body_text(original).rstrip().split("\n")
     quoted = "".join((">" if line.startswith(">") else "> ") + line + "\n" for line in lines)
-    return f"On {format_when(original.date, tz)}, {who} wrote:\n{quoted}"
+    when = _when(original.date, tz, labels)
+    return labels.wrote % {"date": when, "who": who} + "\n" + quoted
 
 
-def forward_inline_text(original: ParsedMessage, tz: tzinfo | None = None) -> str:
-    """The "Forwarded message" header block and the original body, for an inline forward."""
+def forward_inline_text(
+    original: ParsedMessage, tz: tzinfo | None = None, labels: QuoteLabels = ENGLISH
+) -> str:
+    """The "Forwarded message" header block and the original body, for an inline forward.
+
+    Names are the decoded display names (김지현 <kim@example.kr>), never encoded words.
+    """
     lines = [
-        "---------- Forwarded message ----------",
-        f"From: {_display(original.from_)}",
-        f"Date: {format_when(original.date, tz)}",
-        f"Subject: {clean_header_text(original.subject)}",
-        f"To: {', '.join(_display(a) for a in original.to)}",
+        f"---------- {labels.forwarded} ----------",
+        f"{labels.from_}: {_display(original.from_)}",
+        f"{labels.date}: {_when(original.date, tz, labels)}",
+        f"{labels.subject}: {clean_header_text(original.subject)}",
+        f"{labels.to}: {', '.join(_display(a) for a in original.to)}",
     ]
     if original.cc:
-        lines.append(f"Cc: {', '.join(_display(a) for a in original.cc)}")
+        lines.append(f"{labels.cc}: {', '.join(_display(a) for a in original.cc)}")
     body = _body_text(original).rstrip("\n")
     return "\n".join(lines) + "\n\n" + body + "\n"

@@ -35,6 +35,7 @@ from .mime.dates import aware, parse_date
 from .mime.headers import check_header_text, clean_header_text
 
 __all__ = [
+    "ReadReceiptText",
     "Report",
     "ReportRecipient",
     "build_read_receipt",
@@ -85,6 +86,30 @@ def read_receipt_address(original_raw: bytes) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class ReadReceiptText:
+    """The words of a read receipt for people: its subject and its text/plain part.
+
+    In the language of the person sending the receipt, which this library does not know:
+    the caller passes its translations (%-format strings with the placeholders below).
+    The machine-readable part (message/disposition-notification) is never translated.
+    """
+
+    subject: str = "Read: %(subject)s"
+    subject_without_original: str = "Read receipt"
+    intro: str = "This is a read receipt for the message you sent to %(address)s."
+    original_subject: str = "Subject: %(subject)s"
+    original_sent: str = "Sent: %(date)s"
+    displayed: str = "It was displayed on %(date)s."
+    disclaimer: str = "This does not guarantee that the message was read or understood."
+
+    def subject_for(self, original_subject: str) -> str:
+        """The receipt's subject for a message with ``original_subject`` ("" if none)."""
+        if not original_subject:
+            return self.subject_without_original
+        return self.subject % {"subject": original_subject}
+
+
 def build_read_receipt(
     original: ParsedMessage,
     *,
@@ -93,13 +118,16 @@ def build_read_receipt(
     reporting_ua: str = "webmail",
     to: str | None = None,
     date: datetime | None = None,
+    text: ReadReceiptText | None = None,
 ) -> BuiltMessage:
     """An RFC 8098 "displayed" MDN for ``original``, sent manually by ``sender``.
 
     It goes to ``to`` or else to the Disposition-Notification-To found in
     ``original_raw_headers`` (whole raw messages are fine: only the header block is
-    used and attached). Raises ValueError if there is no address to send it to.
+    used and attached). Its subject and human-readable part are worded by ``text``
+    (English by default). Raises ValueError if there is no address to send it to.
     """
+    text = text or ReadReceiptText()
     target = to or (read_receipt_address(original_raw_headers) if original_raw_headers else None)
     if not target:
         raise ValueError("the message asks for no read receipt")
@@ -117,7 +145,7 @@ def build_read_receipt(
     msg["Date"] = format_datetime(when)
     msg["From"] = header_address(sender)
     msg["To"] = header_address(recipient)
-    msg["Subject"] = f"Read: {subject}" if subject else "Read receipt"
+    msg["Subject"] = text.subject_for(subject)
     msg["Message-ID"] = f"<{message_id}>"
     if parent:
         msg["In-Reply-To"] = f"<{parent}>"
@@ -125,13 +153,20 @@ def build_read_receipt(
     msg["MIME-Version"] = "1.0"
     msg["Content-Type"] = "multipart/report; report-type=disposition-notification"
 
-    sent = "" if original.date_is_fallback else f"\nSent: {format_when(original.date, None)}"
+    about = [text.original_subject % {"subject": subject}]
+    if not original.date_is_fallback:
+        about.append(text.original_sent % {"date": format_when(original.date, None)})
+    displayed = f"{format_when(when, None)} ({format_datetime(when)})"
     human = MIMEPart(policy=POLICY)
     human.set_content(
-        f"This is a read receipt for the message you sent to {sender.address}.\n\n"
-        f"Subject: {subject}{sent}\n\n"
-        f"It was displayed on {format_when(when, None)} ({format_datetime(when)}).\n"
-        "This does not guarantee that the message was read or understood.\n",
+        text.intro % {"address": sender.address}
+        + "\n\n"
+        + "\n".join(about)
+        + "\n\n"
+        + text.displayed % {"date": displayed}
+        + "\n"
+        + text.disclaimer
+        + "\n",
         charset="utf-8",
     )
     msg.attach(human)

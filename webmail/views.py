@@ -1,13 +1,20 @@
-"""Project-level pages that belong to no app: the web app manifest."""
+"""Project-level pages that belong to no app: the web app manifest, the JavaScript
+catalog and the language switch."""
 
 import json
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
+from django.middleware import csrf
+from django.shortcuts import render
 from django.templatetags.static import static
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language, gettext
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import conditional_page, require_GET
+from django.views.decorators.http import conditional_page, require_GET, require_POST
 from django.views.i18n import JavaScriptCatalog
+from django.views.i18n import set_language as django_set_language
 
 # The translations our scripts use (gettext, ngettext, interpolate), from our origin.
 # Its address names no language or version, so a browser may keep it but must ask
@@ -24,14 +31,35 @@ javascript_catalog = login_not_required(
     )
 )
 
+# The login page's language switch: Django's view, which stores the choice in the
+# language cookie and redirects to `next` (on this site only). Open to visitors who are
+# not logged in; a wrapper, so Django's own function is not marked.
+set_language = login_not_required(require_POST(django_set_language))
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: Django's own view gives a 403_csrf.html template no reason, and
+    the reader can fix two of them (cookies or the Referer header blocked)."""
+    context = {
+        "no_cookie": reason == csrf.REASON_NO_CSRF_COOKIE,
+        "no_referer": reason == csrf.REASON_NO_REFERER,
+        "reason": reason if settings.DEBUG else "",  # Django's words, for developers
+    }
+    return render(request, "403_csrf.html", context, status=403)
+
 
 @require_GET
 @login_not_required
 def manifest(request):
-    """The web app manifest, so phones can add the webmail to the home screen."""
+    """The web app manifest, so phones can add the webmail to the home screen.
+
+    Its name is in the visitor's language (which the home screen shows under the icon).
+    """
+    name = gettext("Webmail")
     data = {
-        "name": "Webmail",
-        "short_name": "Webmail",
+        "name": name,
+        "short_name": name,
+        "lang": get_language(),
         "start_url": "/",
         "scope": "/",
         "display": "standalone",
@@ -50,5 +78,8 @@ def manifest(request):
         ],
     }
     response = HttpResponse(json.dumps(data), content_type="application/manifest+json")
-    response["Cache-Control"] = "public, max-age=86400"
+    # The language comes from the user's preference, the language cookie or the browser:
+    # a shared cache could hand one visitor's language to another.
+    response["Cache-Control"] = "private, max-age=86400"
+    patch_vary_headers(response, ["Accept-Language", "Cookie"])
     return response

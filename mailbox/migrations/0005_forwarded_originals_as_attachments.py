@@ -12,12 +12,15 @@ from django.db import migrations
 def forwarded_originals_to_attachments(apps, schema_editor):
     Outgoing = apps.get_model("mailbox", "Outgoing")
     OutgoingAttachment = apps.get_model("mailbox", "OutgoingAttachment")
-    rows = Outgoing.objects.filter(forward_original__isnull=False).select_related(
-        "forward_original"
+    db = schema_editor.connection.alias  # the database being migrated, not the default
+    rows = (
+        Outgoing.objects.using(db)
+        .filter(forward_original__isnull=False)
+        .select_related("forward_original")
     )
     for outgoing in rows.iterator():
         original = outgoing.forward_original
-        OutgoingAttachment.objects.create(
+        OutgoingAttachment.objects.using(db).create(
             outgoing=outgoing,
             # The builder makes it a safe file name when the message is sent.
             filename=(original.subject or "message")[:120] + ".eml",

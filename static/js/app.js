@@ -127,9 +127,21 @@
     }
   });
 
+  // --- a choice that applies at once (the login page's language): the form's own
+  // button is for pages without JavaScript ---
+  document.addEventListener("change", function (event) {
+    const select = event.target.closest("[data-submit-on-change]");
+    if (select && select.form) {
+      if (select.form.requestSubmit) select.form.requestSubmit(); else select.form.submit();
+    }
+  });
+
   // --- the keyboard-shortcut help and other dialogs need JavaScript: show their buttons ---
   function enhance(root) {
     each("[data-print]", root, (el) => { el.hidden = false; });
+    each("[data-submit-on-change]", root, (el) => {
+      each("[data-submit-button]", el.form, (button) => { button.hidden = true; });
+    });
     each("[data-toast]", root, armToast);
   }
 

@@ -27,16 +27,19 @@
   let creator = null; // the upload that is starting the draft
 
   // --- sizes and messages ---
-  function formatSize(bytes) { // as Django's filesizeformat, which the server's messages use
-    const units = [gettext("%s KB"), gettext("%s MB"), gettext("%s GB"), gettext("%s TB")];
+  function formatSize(bytes) { // as mailbox.formatting.file_size, which the server's messages use
+    const units = [pgettext("file size", "%(size)s KB"), pgettext("file size", "%(size)s MB"),
+      pgettext("file size", "%(size)s GB"), pgettext("file size", "%(size)s TB")];
     let text;
     if (bytes < 1024) {
-      text = interpolate(ngettext("%s byte", "%s bytes", bytes), [bytes]);
+      text = interpolate(npgettext("file size", "%(size)s byte", "%(size)s bytes", bytes),
+        {size: bytes}, true);
     } else {
       let value = bytes / 1024;
       let unit = 0;
       while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
-      text = interpolate(units[unit], [value.toFixed(1)]);
+      // One decimal, dropped when it is 0: "1.2 MB", "64 KB".
+      text = interpolate(units[unit], {size: value.toFixed(1).replace(/\.0$/, "")}, true);
     }
     return text.replace(/ /g, "\u00a0");
   }

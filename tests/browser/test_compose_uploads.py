@@ -136,7 +136,7 @@ def test_drop_cancel_refuse_and_send_waits_for_uploads(new_page, devmail, settin
     assert result == {"highlighted": True, "accepted": True}
     warning = page.locator("#attachment-warning")
     expect(warning).to_be_visible()
-    expect(warning).to_have_text("“큰 파일.bin” is larger than the 64.0\xa0KB limit.")
+    expect(warning).to_have_text("“큰 파일.bin” is larger than the 64\xa0KB limit.")
     expect(list_.get_by_role("listitem")).to_have_count(0)
     assert upload_posts(page, mark) == []
     assert not Outgoing.objects.filter(owner=alice).exists()

@@ -228,7 +228,7 @@ def test_gives_up_after_the_retry_limit(alice, unused_port, db):
     outbox.deliver(outgoing.pk)
     outgoing.refresh_from_db()
     assert outgoing.status == OutgoingStatus.FAILED
-    assert outgoing.last_error.startswith(f"Gave up after {outbox.MAX_ATTEMPTS} attempts")
+    assert outgoing.last_error_text.startswith(f"Gave up after {outbox.MAX_ATTEMPTS} attempts")
 
 
 def test_starttls_and_auth(
@@ -288,7 +288,7 @@ def test_stuck_sending_after_data_started_fails_instead_of_resending(alice, db):
     due = outbox.due_for_delivery()
     outgoing.refresh_from_db()
     assert outgoing.status == OutgoingStatus.FAILED
-    assert "Delivery status unknown" in outgoing.last_error
+    assert "Delivery status unknown" in outgoing.last_error_text
     assert due == [never_started.pk]
 
 

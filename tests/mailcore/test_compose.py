@@ -14,10 +14,10 @@ from mailcore.compose import (
     BuiltMessage,
     OutgoingAttachment,
     OutgoingMessage,
+    QuoteLabels,
     build_message,
     clean_header_text,
     forward_inline_text,
-    forward_subject,
     has_control_chars,
     quote_for_reply,
     reply_recipients,
@@ -346,51 +346,6 @@ def test_uploaded_eml_is_embedded_as_message_rfc822_not_base64():
     assert raw in built.data
 
 
-# -------------------------------------------------------------------- subjects
-
-
-@pytest.mark.parametrize(
-    ("subject", "expected"),
-    [
-        ("Hello", "Re: Hello"),
-        ("Re: Hello", "Re: Hello"),
-        ("RE: Hello", "Re: Hello"),
-        ("re:Hello", "Re: Hello"),
-        ("Re: RE: Aw: Hello", "Re: Hello"),
-        ("AW: Hello", "Re: Hello"),
-        ("Sv: Hello", "Re: Hello"),
-        ("Re[2]: Hello", "Re: Hello"),
-        ("Re (3) : Hello", "Re: Hello"),
-        ("回复: 你好", "Re: 你好"),
-        ("回复：你好", "Re: 你好"),
-        ("답장: 안녕하세요", "Re: 안녕하세요"),
-        ("회신: 견적서", "Re: 견적서"),
-        ("Fwd: Hello", "Re: Fwd: Hello"),
-        ("Regarding: Hello", "Re: Regarding: Hello"),
-        ("Hello\r\nBcc: x@evil.test", "Re: Hello Bcc: x@evil.test"),
-        ("", "Re:"),
-    ],
-)
-def test_reply_subject(subject, expected):
-    assert reply_subject(subject) == expected
-
-
-@pytest.mark.parametrize(
-    ("subject", "expected"),
-    [
-        ("Hello", "Fwd: Hello"),
-        ("Fwd: Hello", "Fwd: Hello"),
-        ("FW: Hello", "Fwd: Hello"),
-        ("Fw: fwd: Hello", "Fwd: Hello"),
-        ("전달: 견적서", "Fwd: 견적서"),
-        ("Re: Hello", "Fwd: Re: Hello"),
-        ("Hello\nBcc: x@evil.test", "Fwd: Hello Bcc: x@evil.test"),
-    ],
-)
-def test_forward_subject(subject, expected):
-    assert forward_subject(subject) == expected
-
-
 # ---------------------------------------------------------------- reply helpers
 
 ORIGINAL = original(
@@ -517,6 +472,87 @@ def test_forward_inline_text():
 def test_forward_inline_text_without_cc():
     raw = original("From: a@x.test\nTo: b@y.test\nSubject: s\nDate: Thu, 26 Nov 2026 10:00 +0900")
     assert "\nCc:" not in forward_inline_text(parse_message(raw))
+
+
+KOREAN_LABELS = QuoteLabels(
+    wrote="%(date)s, %(who)s님이 작성:",
+    forwarded="전달된 메일",
+    from_="보낸 사람",
+    date="날짜",
+    subject="제목",
+    to="받는 사람",
+    cc="참조",
+    format_date=lambda moment: moment.strftime("%Y년 %-m월 %-d일 %H:%M"),
+)
+
+
+def test_forward_block_in_the_callers_words():
+    assert forward_inline_text(parse_message(ORIGINAL), labels=KOREAN_LABELS).split("\n")[:6] == [
+        "---------- 전달된 메일 ----------",
+        "보낸 사람: Kim Minsu <kim@example.kr>",
+        "날짜: 2026년 11월 26일 10:00",
+        "제목: 견적서 문의",
+        "받는 사람: Me <minsu@example.kr>, Lee <lee@example.kr>, Park <park@example.kr>",
+        '참조: ME@example.kr, lee@example.kr, "Choi, Y" <choi@example.kr>',
+    ]
+
+
+def test_reply_attribution_in_the_callers_words_and_zone():
+    quoted = quote_for_reply(parse_message(ORIGINAL), tz=UTC, labels=KOREAN_LABELS)
+    assert quoted.startswith(
+        "2026년 11월 26일 01:00, Kim Minsu <kim@example.kr>님이 작성:\n> 첫 줄\n"
+    )
+
+
+# Korean names as Korean mailers write them: UTF-8 B, EUC-KR Q, an RFC 2231 language
+# tag inside the encoded word, and (against RFC 2047, as Outlook Express did) quoted.
+KOREAN_NAMES = original(
+    """
+From: =?UTF-8?B?6rmA7KeA7ZiE?= <jihyun@example.kr>
+To: =?EUC-KR?Q?=C0=CC=B9=CE=BC=F6?= <minsu@example.kr>, me@example.kr
+Cc: =?UTF-8*ko?B?67CV7ISc7Jew?= <seoyeon@example.kr>,
+ "=?ks_c_5601-1987?B?w9bB9r/s?=" <jiwoo@example.kr>
+Subject: =?UTF-8?B?7ZqM7J2YIOyViOuCtA==?=
+Date: Sun, 08 Mar 2026 15:20:00 +0900
+Message-ID: <names-1@example.kr>
+"""
+)
+
+
+def test_korean_names_are_decoded_for_reply_all():
+    to, cc = reply_recipients(parse_message(KOREAN_NAMES), {"me@example.kr"}, reply_all=True)
+    assert to == [Address("김지현", "jihyun@example.kr")]
+    assert cc == [
+        Address("이민수", "minsu@example.kr"),
+        Address("박서연", "seoyeon@example.kr"),
+        Address("최지우", "jiwoo@example.kr"),
+    ]
+
+
+def test_korean_names_in_the_forward_block_and_attribution_are_never_encoded_words():
+    parsed = parse_message(KOREAN_NAMES)
+    block = forward_inline_text(parsed, labels=KOREAN_LABELS)
+    assert "보낸 사람: 김지현 <jihyun@example.kr>\n" in block
+    assert "받는 사람: 이민수 <minsu@example.kr>, me@example.kr\n" in block
+    assert "참조: 박서연 <seoyeon@example.kr>, 최지우 <jiwoo@example.kr>\n" in block
+    assert "제목: 회의 안내\n" in block
+    assert quote_for_reply(parsed).startswith(
+        "On 2026-03-08 15:20, 김지현 <jihyun@example.kr> wrote:"
+    )
+    assert "=?" not in block + quote_for_reply(parsed)
+
+
+def test_korean_names_go_back_out_as_encoded_words_and_read_back_intact():
+    parsed = parse_message(KOREAN_NAMES)
+    to, cc = reply_recipients(parsed, {"me@example.kr"}, reply_all=True)
+    built = build(to=to, cc=cc, subject=reply_subject(parsed.subject))
+    head = built.data.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii()  # every name is an RFC 2047 encoded word on the wire
+    assert b"=?utf-8?" in head.lower()
+    back = parse_message(built.data)
+    assert [a.name for a in back.to] == ["김지현"]
+    assert [a.name for a in back.cc] == ["이민수", "박서연", "최지우"]
+    assert back.subject == "Re: 회의 안내"
 
 
 INJECTION = original(

@@ -12,7 +12,12 @@ import pytest
 from mailcore.addresses import Address
 from mailcore.compose import BuiltMessage
 from mailcore.mime import parse_message
-from mailcore.reports import build_read_receipt, parse_report, read_receipt_address
+from mailcore.reports import (
+    ReadReceiptText,
+    build_read_receipt,
+    parse_report,
+    read_receipt_address,
+)
 from testkit import mailfactory as mf
 
 KST = timezone(timedelta(hours=9))
@@ -100,6 +105,54 @@ def test_read_receipt_structure():
     assert fields["Original-Message-ID"] == "<ask-1@example.com>"
     assert fields["Disposition"] == "manual-action/MDN-sent-manually; displayed"
     assert "Original-Recipient" not in fields  # the original carried none
+
+
+def make_receipt_with(text, raw: bytes = ASKS_RECEIPT) -> BuiltMessage:
+    return build_read_receipt(
+        parse_message(raw),
+        original_raw_headers=raw,
+        sender=ME,
+        date=datetime(2026, 11, 26, 11, 0, tzinfo=KST),
+        text=text,
+    )
+
+
+KOREAN = ReadReceiptText(
+    subject="읽음: %(subject)s",
+    subject_without_original="읽음 확인",
+    intro="%(address)s 주소로 보내신 메일의 읽음 확인입니다.",
+    original_subject="제목: %(subject)s",
+    original_sent="보낸 날짜: %(date)s",
+    displayed="이 메일은 %(date)s에 열람되었습니다.",
+    disclaimer="읽었거나 이해했다는 보장은 아닙니다.",
+)
+
+
+def test_read_receipt_words_for_people_are_the_callers():
+    msg = parse_back(make_receipt_with(KOREAN))
+    assert msg["Subject"] == "읽음: 회의 자료"
+    assert msg.get_payload()[0].get_content().replace("\r\n", "\n") == (
+        "minsu@example.kr 주소로 보내신 메일의 읽음 확인입니다.\n\n"
+        "제목: 회의 자료\n보낸 날짜: 2026-11-26 09:00\n\n"
+        "이 메일은 2026-11-26 11:00 (Thu, 26 Nov 2026 11:00:00 +0900)에 열람되었습니다.\n"
+        "읽었거나 이해했다는 보장은 아닙니다.\n"
+    )
+
+
+def test_read_receipt_machine_part_is_the_same_whatever_the_words():
+    english, korean = (
+        parse_back(make_receipt_with(text)).get_payload()[1].get_payload()[0].as_string()
+        for text in (None, KOREAN)
+    )
+    assert korean == english
+
+
+def test_read_receipt_subject_without_an_original_subject():
+    raw = original(
+        "From: a@x.test\nMessage-ID: <m@x.test>\nDisposition-Notification-To: a@x.test\n"
+    )
+    assert parse_back(make_receipt(raw))["Subject"] == "Read receipt"
+    assert parse_back(make_receipt_with(KOREAN, raw))["Subject"] == "읽음 확인"
 
 
 def test_read_receipt_round_trips_through_parse_report():

@@ -195,7 +195,12 @@ def test_the_javascript_catalog_etag_follows_the_language(settings, client):
 
 def test_the_korean_javascript_catalog_carries_our_strings_and_not_the_admins(client):
     po = Path(__file__).resolve().parents[2] / "locale" / "ko" / "LC_MESSAGES" / "djangojs.po"
-    ours = {e.msgid for e in polib.pofile(str(po)) if e.translated() and not e.obsolete}
+    ours = {
+        # Django's catalog keys a message with a context as "context\x04message".
+        f"{e.msgctxt}\x04{e.msgid}" if e.msgctxt else e.msgid
+        for e in polib.pofile(str(po))
+        if e.translated() and not e.obsolete
+    }
 
     source = client.get("/jsi18n/", headers={"Accept-Language": "ko"}).content.decode()
     served = json.loads(re.search(r"const newcatalog = (\{.*?\});", source, re.S).group(1))
