@@ -38,7 +38,7 @@ from mailcore import mime, pop3
 from mailcore.addresses import Address
 from mailcore.reports import read_receipt_address
 
-from . import reports, wording
+from . import arrival, reports, wording
 from .models import Attachment, Folder, Message, SkippedMessage
 from .search import MAX_BODY_CHARS, name_initials, search_vector
 
@@ -216,8 +216,13 @@ def store_message(
     received_at=None,
     folder: str = Folder.INBOX,
     seen: bool = False,
+    on_arrival: bool = False,
 ) -> Message | None:
-    """Store one fetched message and its attachments; None if it is already stored."""
+    """Store one fetched message and its attachments; None if it is already stored.
+
+    `on_arrival` (the poll): the account's delivery setting, blocked senders and the
+    user's rules decide the folder and flags, in the transaction that stores it.
+    """
     fetched = raw if isinstance(raw, Fetched) else prepare_message(raw, received_at)
     raw, received_at, parsed = fetched.raw, fetched.received_at, fetched.parsed
     raw_name, raw_sha = fetched.raw_blob
@@ -271,10 +276,17 @@ def store_message(
     message.search_vector = search_vector(message, fetched.search_text)
     try:
         with transaction.atomic():
+            decided = arrival.decide(account, fetched) if on_arrival else None
+            if decided is not None:
+                message.folder, message.user_folder_id = decided.folder, decided.user_folder_id
+                message.seen = message.seen or decided.seen
+                message.flagged = decided.flagged
             message.save(force_insert=True)
             for attachment in attachments:
                 attachment.message = message
             Attachment.objects.bulk_create(attachments)
+            for step in decided.after_store if decided else ():
+                step(message)
     except IntegrityError:
         # Another poll stored this UIDL first: that copy is the one.
         if Message.objects.filter(account=account, uidl=uidl).exists():
@@ -449,7 +461,7 @@ def fetch_new_messages(account: MailAccount, session: pop3.POP3Session, result: 
     # Fetching the same key twice in one poll (fallback keys can collide) stores it once.
 
     for count, (number, fetched) in enumerate(_downloads(session, to_fetch), start=1):
-        message = store_message(account, fetched, keys[number])
+        message = store_message(account, fetched, keys[number], on_arrival=True)
         if message is not None:
             result.new += 1
             result.bytes += len(fetched.raw)

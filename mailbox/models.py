@@ -18,6 +18,64 @@ class Folder(models.TextChoices):
     DRAFTS = "drafts", pgettext_lazy("folder", "Drafts")
     TRASH = "trash", pgettext_lazy("folder", "Trash")
     ARCHIVE = "archive", pgettext_lazy("folder", "Archive")
+    JUNK = "junk", pgettext_lazy("folder", "Junk")
+    SNOOZED = "snoozed", pgettext_lazy("folder", "Snoozed")
+    # Not a place of its own: the message is in `Message.user_folder`.
+    USER = "user", pgettext_lazy("folder", "Own folder")
+
+
+# The folders every user has, in the order the sidebar lists them.
+SYSTEM_FOLDERS = [
+    Folder.INBOX,
+    Folder.SNOOZED,
+    Folder.ARCHIVE,
+    Folder.SENT,
+    Folder.DRAFTS,
+    Folder.JUNK,
+    Folder.TRASH,
+]
+
+
+class UserFolder(models.Model):
+    """A folder the user made. Nested by `parent`; siblings ordered by `position`."""
+
+    MAX_DEPTH = 3
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="folders",
+        verbose_name=_("owner"),
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent folder"),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("folder")
+        verbose_name_plural = _("folders")
+        ordering = ["position", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "parent", "name"], name="unique_folder_name_per_parent"
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                condition=models.Q(parent__isnull=True),
+                name="unique_top_level_folder_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Message(models.Model):
@@ -35,6 +93,16 @@ class Message(models.Model):
     )
     folder = models.CharField(
         _("folder"), max_length=10, choices=Folder.choices, default=Folder.INBOX
+    )
+    # The user's own folder when `folder` is Folder.USER. Kept while the message is in
+    # Trash (trashed_from USER), so Restore knows where it came from.
+    user_folder = models.ForeignKey(
+        UserFolder,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("own folder"),
     )
     # Where "Restore" puts a message back from Trash.
     trashed_from = models.CharField(
@@ -78,6 +146,11 @@ class Message(models.Model):
     name_initials = models.TextField(
         _("initials of names"), blank=True, default="", db_default="", editable=False
     )
+    # Snoozed (folder SNOOZED) until this moment, then back in the Inbox, unread.
+    snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
+    # The conversation: every message linked by Message-ID/In-Reply-To/References shares
+    # one thread id (see mailbox.threading); null until threaded.
+    thread_id = models.BigIntegerField(_("conversation"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("message")
@@ -93,6 +166,19 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["owner", "folder", "-date", "-id"], name="message_listing_idx"),
+            models.Index(
+                fields=["owner", "user_folder", "-date", "-id"],
+                condition=models.Q(folder="user"),
+                name="message_user_folder_idx",
+            ),
+            models.Index(
+                fields=["snoozed_until"],
+                condition=models.Q(folder="snoozed"),
+                name="message_snoozed_idx",
+            ),
+            models.Index(fields=["owner", "thread_id"], name="message_thread_idx"),
+            # Imports skip messages whose exact bytes the user already has.
+            models.Index(fields=["owner", "raw_sha256"], name="message_raw_sha256_idx"),
             # Unread counts per folder read only the (few) unread rows.
             models.Index(
                 fields=["owner", "folder"],
@@ -191,6 +277,144 @@ class TrustedSender(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+class BlockedSender(models.Model):
+    """A sender whose mail goes straight to Junk on arrival."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="blocked_senders",
+        verbose_name=_("owner"),
+    )
+    address = models.CharField(_("address"), max_length=320)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("blocked sender")
+        verbose_name_plural = _("blocked senders")
+        ordering = ["address"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "address"], name="unique_blocked_sender"),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class AccountDelivery(models.Model):
+    """Where a mail account's new mail goes, and whether it arrives read."""
+
+    account = models.OneToOneField(
+        MailAccount,
+        on_delete=models.CASCADE,
+        related_name="delivery",
+        verbose_name=_("mail account"),
+    )
+    # None: the Inbox.
+    folder = models.ForeignKey(
+        UserFolder,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("deliver to"),
+    )
+    mark_read = models.BooleanField(_("mark as read on arrival"), default=False)
+
+    class Meta:
+        verbose_name = _("delivery setting")
+        verbose_name_plural = _("delivery settings")
+
+    def __str__(self) -> str:
+        return str(self.account)
+
+
+class ThreadKey(models.Model):
+    """A Message-ID some message of a conversation has or refers to, and its thread.
+
+    A reply that arrives before its parent records the parent's id here, so the
+    parent joins the reply's thread when it comes.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    message_id = models.CharField(_("Message-ID"), max_length=998)
+    thread_id = models.BigIntegerField(_("conversation"))
+
+    class Meta:
+        verbose_name = _("conversation key")
+        verbose_name_plural = _("conversation keys")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "message_id"], name="unique_thread_key"),
+        ]
+        indexes = [models.Index(fields=["thread_id"], name="thread_key_thread_idx")]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class MailImport(models.Model):
+    """An uploaded mbox, .eml or zip of .eml files being imported into a folder."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="mail_imports",
+        verbose_name=_("owner"),
+    )
+    account = models.ForeignKey(
+        MailAccount,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("mail account"),
+    )
+    file = models.FileField(_("uploaded file"), max_length=255, blank=True)
+    filename = models.CharField(_("file name"), max_length=255, blank=True)
+    folder = models.CharField(
+        _("folder"), max_length=10, choices=Folder.choices, default=Folder.INBOX
+    )
+    user_folder = models.ForeignKey(
+        UserFolder,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("own folder"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    total_bytes = models.PositiveBigIntegerField(_("size"), default=0)
+    done_bytes = models.PositiveBigIntegerField(_("bytes read"), default=0)
+    imported = models.PositiveIntegerField(_("imported"), default=0)
+    duplicates = models.PositiveIntegerField(_("duplicates"), default=0)
+    malformed = models.PositiveIntegerField(_("malformed"), default=0)
+    # What was skipped and why: [{"name": ..., "reason": code}, ...]
+    skipped = models.JSONField(_("skipped"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mail import")
+        verbose_name_plural = _("mail imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class OutgoingStatus(models.TextChoices):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from . import listing
 from .forms import BulkActionForm
-from .models import Folder, Message, Outgoing, OutgoingStatus, SkippedMessage
+from .models import SYSTEM_FOLDERS, Folder, Message, Outgoing, OutgoingStatus, SkippedMessage
 from .search import filter_by_search
 
 LIST_FIELDS = (
@@ -36,6 +36,8 @@ FOLDER_ICONS = {
     Folder.SENT: "send",
     Folder.DRAFTS: "file-pen",
     Folder.TRASH: "trash-2",
+    Folder.JUNK: "folder",
+    Folder.SNOOZED: "folder",
 }
 OUTBOX_STATES = [
     OutgoingStatus.QUEUED,
@@ -49,7 +51,7 @@ UNDO_SESSION_KEY = "undo"
 
 
 def folder_or_none(name: str | None) -> str | None:
-    return name if name in Folder.values else None
+    return name if name in SYSTEM_FOLDERS else None
 
 
 def folder_list(user) -> list[dict]:
@@ -60,8 +62,13 @@ def folder_list(user) -> list[dict]:
         .values_list("folder", "n")
     )
     return [
-        {"name": value, "label": label, "icon": FOLDER_ICONS[value], "unread": unread.get(value, 0)}
-        for value, label in Folder.choices
+        {
+            "name": value,
+            "label": value.label,
+            "icon": FOLDER_ICONS[value],
+            "unread": unread.get(value, 0),
+        }
+        for value in SYSTEM_FOLDERS
     ]
 
 

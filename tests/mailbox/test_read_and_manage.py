@@ -60,7 +60,15 @@ def test_folder_list_shows_unread_counts(alice_client, alice_account):
     assert f'data-unread="1">{hidden}, </span>1{hidden} unread</span>' in html
     folders = alice_client.get(reverse("home")).context["nav_folders"]
     counts = {f["name"]: f["unread"] for f in folders}
-    assert counts == {"inbox": 1, "sent": 0, "drafts": 0, "trash": 0, "archive": 1}
+    assert counts == {
+        "inbox": 1,
+        "snoozed": 0,
+        "archive": 1,
+        "sent": 0,
+        "drafts": 0,
+        "junk": 0,
+        "trash": 0,
+    }
 
 
 def test_unknown_folder_is_404(alice_client):
