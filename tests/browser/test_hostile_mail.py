@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from testkit import mailfactory as mf
 from testkit.payloads import HTML_PAYLOADS, RAW_PAYLOADS, SANITIZER_PAYLOADS, js
@@ -315,10 +316,19 @@ def test_links_in_mail_open_a_new_tab_without_opener_or_referrer(bob_in_browser)
     # start) finish, so nothing moves focus while the link is being clicked.
     page.wait_for_load_state("networkidle")
     read_url = page.url
-    frame = page.frame(url=re.compile(r"/body/"))
-    frame.wait_for_load_state()
-    with page.context.expect_page() as popup_info:
-        frame.get_by_role("link", name="Read more").click()
+    page.frame(url=re.compile(r"/body/")).wait_for_load_state()
+    link = page.frame_locator("iframe[src*='/body/']").get_by_role("link", name="Read more")
+    # On a loaded machine a click can land while the reading pane is being re-rendered
+    # (the new-mail check refreshes it) and open nothing; a link that never opens a tab
+    # still fails all three tries.
+    for attempt in range(3):
+        try:
+            with page.context.expect_page(timeout=10_000) as popup_info:
+                link.click()
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
     popup = popup_info.value
     popup.wait_for_load_state()
     assert page.url == read_url  # the top page stayed where it was
