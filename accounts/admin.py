@@ -51,7 +51,7 @@ POLL_STATUS_FIELDS = (
     "last_poll_at",
     "last_success_at",
     "last_poll_new",
-    "last_poll_error",
+    "last_check_error",
     "auth_failures",
     "next_poll_at",
     "last_test_at",
@@ -61,7 +61,11 @@ POLL_STATUS_FIELDS = (
 
 
 class ConnectionTestReportMixin:
-    """The stored "Test connection" report, worded in the admin's language."""
+    """The stored "Test connection" report and check error, worded in the admin's language."""
+
+    @admin.display(description=_("last check error"))
+    def last_check_error(self, obj):
+        return obj.last_poll_error_text
 
     @admin.display(description=_("connection test result"))
     def connection_test_report(self, obj):
@@ -100,7 +104,7 @@ class MailAccountAdmin(ConnectionTestReportMixin, admin.ModelAdmin):
         "enabled",
         "leave_on_server",
         "last_poll_at",
-        "last_poll_error",
+        "last_check_error",
     )
     list_filter = ("enabled", "leave_on_server", "pop3_security", "allow_insecure_tls")
     search_fields = ("email", "user__username", "pop3_host", "smtp_host")

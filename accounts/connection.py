@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from mailcore import pop3, smtp
 
-from . import connection_report
+from . import connection_report, mail_errors
 from .models import MailAccount
 
 
@@ -30,7 +30,7 @@ def check_connection(account: MailAccount) -> tuple[bool, str]:
             session.quit()
         pop3_outcome = {"ok": True, "messages": count, "size": size}
     except pop3.POP3Error as exc:
-        pop3_outcome = {"ok": False, "reply": exc.reply}
+        pop3_outcome = {"ok": False, "error": mail_errors.record(exc)}
     try:
         reply = smtp.check_login(
             account.smtp_host,
@@ -42,7 +42,7 @@ def check_connection(account: MailAccount) -> tuple[bool, str]:
         )
         smtp_outcome = {"ok": True, "auth": bool(account.smtp_login), "reply": reply}
     except smtp.SMTPError as exc:
-        smtp_outcome = {"ok": False, "reply": exc.reply}
+        smtp_outcome = {"ok": False, "error": mail_errors.record(exc)}
     ok = pop3_outcome["ok"] and smtp_outcome["ok"]
     return ok, connection_report.record(pop3_outcome, smtp_outcome)
 

@@ -6,21 +6,28 @@ these functions word it when a page shows it. Each server's reply stays as it wa
 
 from django.utils.translation import gettext, ngettext
 
-from . import outcomes
+from . import mail_errors, outcomes
 from .formatting import file_size
 
 CODE = "connection_test"
 
 
 def record(pop3: dict, smtp: dict) -> str:
-    """What the task stores: pop3 is {"ok", "messages", "size"} (bytes) or {"ok", "reply"};
-    smtp is {"ok", "auth", "reply"} or {"ok", "reply"}."""
+    """What the task stores: pop3 is {"ok", "messages", "size"} (bytes) or {"ok", "error"};
+    smtp is {"ok", "auth", "reply"} or {"ok", "error"}. "error" is mail_errors.record of
+    the failure (reports stored before it have {"ok", "reply"} instead)."""
     return outcomes.record(CODE, pop3=pop3, smtp=smtp)
 
 
-def _pop3_line(ok: bool, messages: int = 0, size: int = 0, reply: str = "") -> str:
+def _failure(reply: str, error: str | None) -> str:
+    return mail_errors.describe(error) if error is not None else reply
+
+
+def _pop3_line(
+    ok: bool, messages: int = 0, size: int = 0, reply: str = "", error: str | None = None
+) -> str:
     if not ok:
-        return gettext("POP3 failed: %(reply)s") % {"reply": reply}
+        return gettext("POP3 failed: %(reply)s") % {"reply": _failure(reply, error)}
     return ngettext(
         "POP3: logged in; %(count)s message (%(size)s) on the server.",
         "POP3: logged in; %(count)s messages (%(size)s) on the server.",
@@ -28,9 +35,9 @@ def _pop3_line(ok: bool, messages: int = 0, size: int = 0, reply: str = "") -> s
     ) % {"count": messages, "size": file_size(size)}
 
 
-def _smtp_line(ok: bool, reply: str, auth: bool = False) -> str:
+def _smtp_line(ok: bool, reply: str = "", auth: bool = False, error: str | None = None) -> str:
     if not ok:
-        return gettext("SMTP failed: %(reply)s") % {"reply": reply}
+        return gettext("SMTP failed: %(reply)s") % {"reply": _failure(reply, error)}
     if auth:
         return gettext("SMTP: logged in; the server said: %(reply)s") % {"reply": reply}
     return gettext("SMTP: connected (no AUTH configured); the server said: %(reply)s") % {

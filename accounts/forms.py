@@ -135,7 +135,14 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["language", "theme", "list_density", "keyboard_shortcuts", "time_zone"]
+        fields = [
+            "language",
+            "theme",
+            "list_density",
+            "conversation_view",
+            "keyboard_shortcuts",
+            "time_zone",
+        ]
         widgets = {
             "language": forms.RadioSelect,
             "theme": forms.RadioSelect,

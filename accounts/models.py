@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mailcore.security import Security
 
-from . import connection_report
+from . import connection_report, mail_errors
 from .crypto import EncryptedTextField
 from .validators import validate_hostname, validate_time_zone
 
@@ -69,6 +69,12 @@ class User(AbstractUser):
         choices=Language.choices,
         default=Language.BROWSER,
         db_default=Language.BROWSER,
+    )
+    conversation_view = models.BooleanField(
+        _("conversation view"),
+        default=False,
+        db_default=False,
+        help_text=_("Group replies with the messages they answer, one row per conversation."),
     )
 
 
@@ -198,6 +204,11 @@ class MailAccount(models.Model):
     @property
     def from_header(self) -> str:
         return str(Address(display_name=self.display_name, addr_spec=self.email))
+
+    @property
+    def last_poll_error_text(self) -> str:
+        """Why the last check failed, in the active language, the server's reply verbatim."""
+        return mail_errors.describe(self.last_poll_error)
 
     @property
     def last_test_report(self) -> str:

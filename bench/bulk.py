@@ -77,6 +77,7 @@ MESSAGE_COLUMNS = [
     "defects",
     "read_receipt_to",
     "read_receipt_sent",
+    "thread_id",
 ]
 
 
@@ -132,6 +133,8 @@ class BulkMailboxes:
         self.specs = specs
         self.first_id = first_id
         self.rng = rng = random.Random(seed)
+        # Conversations draw from their own generator: the other columns stay as they were.
+        self.thread_rng = random.Random(seed + 1)
         self.texts = _texts(rng, 4000)
         people = []
         for i in range(3000):
@@ -175,11 +178,14 @@ class BulkMailboxes:
         snippets = [" ".join(body.split())[:160] for _, body, _ in texts]
         n_texts, n_frequent = len(texts), len(self.frequent)
         second = dt.timedelta(seconds=1)
+        recent_threads: list[list[int]] = [[] for _ in self.specs]
+        long_thread: list[int | None] = [None] * len(self.specs)
         for position, (index, folder) in enumerate(slots):
             user_id, account_id, spec = self.specs[index]
             k = counters[index]
             counters[index] += 1
             pk = self.first_id + position
+            thread_id = self._thread(pk, k, recent_threads[index], long_thread, index)
             received = start + (position + random()) * step * second
             date = received - (1 + 600 * random()) * second
             text = int(random() * n_texts)
@@ -232,8 +238,29 @@ class BulkMailboxes:
                 "[]",
                 "",
                 False,
+                thread_id,
             )
             yield row, (text, sender, recipients, marked)
+
+    def _thread(
+        self, pk: int, k: int, recent: list[int], long_thread: list[int | None], index: int
+    ) -> int:
+        """The conversation of a user's k-th message: 45% join one of the user's last 50
+        conversations (mostly the latest), 3% a long one (a busy mailing-list thread,
+        about 30 messages, replaced every 1,000 messages), the rest start their own."""
+        draw = self.thread_rng.random()
+        if k % 1000 == 0 or long_thread[index] is None:
+            long_thread[index] = pk
+            return pk
+        if draw < 0.03:
+            return long_thread[index]
+        if recent and draw < 0.48:
+            back = min(len(recent), 50)
+            return recent[-1 - int(self.thread_rng.random() ** 2 * back)]
+        recent.append(pk)
+        if len(recent) > 100:
+            del recent[:50]
+        return pk
 
 
 def _load_postgres(cursor, bulk: BulkMailboxes, columns: str) -> None:

@@ -44,6 +44,15 @@ PAGES = [
     "open_message_fragment",
     "bulk_fragment",
 ]
+# The same mailboxes with the conversation view on: one row per conversation with its
+# count, and a conversation opened in the reading pane (the user's longest in Inbox).
+CONVERSATION_PAGES = [
+    "conversations_first",
+    "conversations_middle",
+    "conversations_last",
+    "conversation_open",
+    "conversation_open_fragment",
+]
 BULK_IDS = 3  # the bulk action marks this many messages of the first page read, then unread
 CURRENT_URL = "http://localhost/"  # the page htmx sends its requests from: the Inbox
 
@@ -165,27 +174,57 @@ def prepare_user(user) -> dict[str, list[Request]]:
     }
 
 
-def measure_pages(users: dict, runs: int) -> dict:
+def prepare_conversations(user) -> dict[str, list[Request]]:
+    """The conversation view's pages for one user (who has it turned on)."""
+    from django.db.models import Count
+
+    from mailbox.listing import Cursor
+    from mailbox.models import Message
+
+    inbox = Message.objects.filter(owner=user, folder="inbox").order_by("-date", "-id")
+    middle = inbox.values_list("pk", "date")[inbox.count() // 2]
+    cursor = Cursor(middle[1], middle[0]).encode()
+    longest = (
+        inbox.order_by()
+        .values("thread_id")
+        .annotate(n=Count("*"))
+        .order_by("-n", "thread_id")
+        .values_list("thread_id", flat=True)
+        .first()
+    )
+    opened = inbox.filter(thread_id=longest).values_list("pk", flat=True).first()
+    return {
+        "conversations_first": [Request("/")],
+        "conversations_middle": [Request(f"/?before={cursor}")],
+        "conversations_last": [Request("/?oldest=1")],
+        "conversation_open": [Request(f"/mail/{opened}/")],
+        "conversation_open_fragment": [
+            Request(f"/mail/{opened}/", headers=htmx_headers("reading-pane"))
+        ],
+    }
+
+
+def measure_pages(users: dict, runs: int, pages: list[str] = PAGES, prepare=prepare_user) -> dict:
     """{scale label: {page: {median_ms, min_ms, queries, bytes}}}; runs interleaved.
 
     A page of several requests (the bulk action and its way back) adds one sample
     per request.
     """
     clients = {label: client_for(user) for label, user in users.items()}
-    requests = {label: prepare_user(user) for label, user in users.items()}
+    requests = {label: prepare(user) for label, user in users.items()}
     timings: dict[str, dict[str, list[float]]] = {
-        label: {page: [] for page in PAGES} for label in users
+        label: {page: [] for page in pages} for label in users
     }
     cpu: dict[str, dict[str, list[float]]] = {
-        label: {page: [] for page in PAGES} for label in users
+        label: {page: [] for page in pages} for label in users
     }
     sizes: dict[str, dict[str, int]] = {label: {} for label in users}
     for label in users:  # warm caches, connections, templates
-        for page in PAGES:
+        for page in pages:
             for _ in range(2):
                 send_all(clients[label], requests[label][page])
     for _ in range(runs):
-        for page in PAGES:
+        for page in pages:
             for label in users:
                 for elapsed, used, size in send_all(clients[label], requests[label][page]):
                     timings[label][page].append(elapsed)
@@ -194,7 +233,7 @@ def measure_pages(users: dict, runs: int) -> dict:
     out: dict = {}
     for label in users:
         out[label] = {}
-        for page in PAGES:
+        for page in pages:
             first = requests[label][page][0]
             queries = count_queries(clients[label], requests[label][page])
             out[label][page] = {
@@ -219,6 +258,7 @@ def explain_list_queries(user) -> dict:
     from mailbox.listing import Cursor, older_than
     from mailbox.models import Message
     from mailbox.pages import LIST_FIELDS
+    from mailbox.threading import latest_per_thread
 
     messages = Message.objects.filter(owner=user, folder="inbox").only(*LIST_FIELDS)
     count = messages.count()
@@ -227,6 +267,8 @@ def explain_list_queries(user) -> dict:
         "first_page": messages.order_by("-date", "-id")[:51],
         "middle_page": messages.filter(older_than(Cursor(*middle))).order_by("-date", "-id")[:51],
         "last_page": messages.order_by("date", "id")[:51],
+        "conversations_first_page": latest_per_thread(messages).order_by("-date", "-id")[:51],
+        "conversations_last_page": latest_per_thread(messages).order_by("date", "id")[:51],
     }
     options = {"analyze": True, "buffers": True} if connection.vendor == "postgresql" else {}
     return {name: qs.explain(**options) for name, qs in queries.items()}
@@ -238,10 +280,17 @@ def run(users: dict, runs: int = 25) -> dict:
 
     load_before = os.getloadavg()
     pages = measure_pages(users, runs)
+    for user in users.values():
+        type(user).objects.filter(pk=user.pk).update(conversation_view=True)
+    conversations = measure_pages(users, runs, CONVERSATION_PAGES, prepare_conversations)
+    for user in users.values():
+        type(user).objects.filter(pk=user.pk).update(conversation_view=False)
+    for label in users:
+        pages[label].update(conversations[label])
     load_after = os.getloadavg()
     big, small = list(users)[0], list(users)[-1]
     comparison = {}
-    for page in PAGES:
+    for page in PAGES + CONVERSATION_PAGES:
         b, s = pages[big][page], pages[small][page]
         ratio = b["median_ms"] / s["median_ms"] if s["median_ms"] else float("nan")
         comparison[page] = {

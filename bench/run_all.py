@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.locations import RESULTS_DIR, ROOT
 from bench.report import table
 
-ORDER = ["ingest", "bigmessage", "inbox", "send", "ui"]
+ORDER = ["ingest", "bigmessage", "inbox", "send", "export", "ui"]
 MODULES = {"inbox": "inbox_search"}  # inbox, and search on the same data set
 
 
@@ -135,6 +135,18 @@ def summary_rows(output: Path) -> list[list[object]]:
                 yes(f["meets_ratio_target"] and f["meets_exactly_once"]),
             ]
         )
+    if data := load("export"):
+        f = data["figures"]
+        for kind, k in f["kinds"].items():
+            rows.append(
+                [
+                    f"export memory: {kind}",
+                    f"{k['small']['peak_mb']} MB at {f['sizes']['small']:,} msgs",
+                    f"{k['big']['peak_mb']} MB at {f['sizes']['big']:,}, ratio {k['ratio']}",
+                    "flat (≈ 1, reported)",
+                    yes(k["flat"]),
+                ]
+            )
     return rows
 
 

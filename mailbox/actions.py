@@ -9,7 +9,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
 
-from .models import Attachment, Folder, Message, Outgoing, OutgoingAttachment
+from . import folders
+from .models import Attachment, Folder, Message, Outgoing, OutgoingAttachment, UserFolder
 
 
 def owned(owner, ids) -> QuerySet:
@@ -25,13 +26,23 @@ def set_flagged(owner, ids, flagged: bool) -> int:
 
 
 def move_to(owner, ids, folder: str) -> int:
-    """Move to Inbox/Archive/Sent/Drafts; moving to Trash remembers where from."""
+    """Move to a system folder (Inbox, Archive, …) or to an own folder ("user:<id>", the
+    owner's only: another's matches nothing); moving to Trash remembers where from."""
     if folder == Folder.TRASH:
         return move_to_trash(owner, ids)
-    return owned(owner, ids).exclude(folder=Folder.TRASH).update(folder=folder)
+    messages = owned(owner, ids).exclude(folder=Folder.TRASH)
+    if folder.startswith(folders.USER_PREFIX):
+        parsed = folders.parse_key(folder)
+        target = parsed and UserFolder.objects.filter(owner=owner, pk=parsed[1]).first()
+        if not target:
+            return 0
+        return messages.update(folder=Folder.USER, user_folder=target)
+    return messages.update(folder=folder, user_folder=None)
 
 
 def move_to_trash(owner, ids) -> int:
+    """To Trash, remembering where from; a message from an own folder keeps its
+    user_folder (trashed_from "user") so Restore puts it back there."""
     moved = 0
     messages = owned(owner, ids).exclude(folder=Folder.TRASH)
     for folder in messages.values_list("folder", flat=True).distinct():
@@ -40,8 +51,13 @@ def move_to_trash(owner, ids) -> int:
 
 
 def restore(owner, ids) -> int:
+    """Back where each message came from; from an own folder deleted meanwhile (its
+    user_folder nulled), to the Inbox."""
     restored = 0
     messages = owned(owner, ids).filter(folder=Folder.TRASH)
+    restored += messages.filter(trashed_from=Folder.USER, user_folder__isnull=True).update(
+        folder=Folder.INBOX, trashed_from=""
+    )
     for origin in messages.values_list("trashed_from", flat=True).distinct():
         restored += messages.filter(trashed_from=origin).update(
             folder=origin or Folder.INBOX, trashed_from=""
@@ -50,12 +66,17 @@ def restore(owner, ids) -> int:
 
 
 def delete_forever(owner, ids) -> int:
-    """Delete messages that are in Trash (only there), with their files when unshared."""
-    return _delete(owned(owner, ids).filter(folder=Folder.TRASH))
+    """Delete messages that are in Trash or Junk (only there), with their files when
+    unshared."""
+    return _delete(owned(owner, ids).filter(folder__in=(Folder.TRASH, Folder.JUNK)))
 
 
 def empty_trash(owner) -> int:
     return _delete(Message.objects.filter(owner=owner, folder=Folder.TRASH))
+
+
+def empty_junk(owner) -> int:
+    return _delete(Message.objects.filter(owner=owner, folder=Folder.JUNK))
 
 
 def _delete(messages: QuerySet) -> int:

@@ -28,15 +28,23 @@ class Arrival:
     user_folder_id: int | None = None
     seen: bool = False
     flagged: bool = False
+    trashed_from: str = ""  # set when a rule moved it to Trash: where Restore puts it
     blocked: bool = False  # from a blocked sender: in Junk, and no rule runs
     # Run with the stored message, inside the storing transaction.
     after_store: list[Callable[[Message], None]] = field(default_factory=list)
 
     def move_to_user_folder(self, folder_id: int) -> None:
         self.folder, self.user_folder_id = Folder.USER, folder_id
+        self.trashed_from = ""
 
     def move_to(self, folder: str) -> None:
         self.folder, self.user_folder_id = folder, None
+        self.trashed_from = ""
+
+    def move_to_trash(self) -> None:
+        """Into Trash from where it was going; an own folder stays set for Restore."""
+        if self.folder != Folder.TRASH:
+            self.folder, self.trashed_from = Folder.TRASH, self.folder
 
 
 # (account, fetched message, arrival so far) -> None; may change the arrival.

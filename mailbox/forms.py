@@ -6,7 +6,7 @@ from django.utils.translation import ngettext
 from accounts.formatting import file_size
 from mailcore import addresses, compose
 
-from . import actions
+from . import actions, folders, junk, snooze
 from .models import Folder
 
 ACTIONS = {
@@ -58,6 +58,32 @@ ACTIONS = {
         lambda o, ids, t: actions.delete_forever(o, ids),
         lambda n: ngettext("%(n)s message deleted forever.", "%(n)s messages deleted forever.", n),
     ),
+    # In Snoozed: back to the Inbox now (mailbox.snooze).
+    "unsnooze": (
+        _("Unsnooze"),
+        lambda o, ids, t: snooze.unsnooze(o, ids),
+        lambda n: ngettext("%(n)s message moved to Inbox.", "%(n)s messages moved to Inbox.", n),
+    ),
+    # In Junk: back to the Inbox, and the senders no longer blocked (mailbox.junk).
+    "not_junk": (
+        _("Not junk"),
+        lambda o, ids, t: junk.not_junk(o, ids),
+        lambda n: ngettext("%(n)s message moved to Inbox.", "%(n)s messages moved to Inbox.", n),
+    ),
+    # Undo of "Report junk" with blocking: back to `target`, the blocks removed.
+    "unreport_junk": (
+        _("Not junk"),
+        lambda o, ids, t: junk.not_junk(o, ids, t),
+        lambda n: ngettext("%(n)s message moved back.", "%(n)s messages moved back.", n),
+    ),
+    # "Move to…": to the folder in `target` (Inbox, Archive or an own folder).
+    "move_to": (
+        _("Move to…"),
+        lambda o, ids, t: actions.move_to(o, ids, t),
+        lambda n: ngettext(
+            "%(n)s message moved to %(folder)s.", "%(n)s messages moved to %(folder)s.", n
+        ),
+    ),
     # Undo of a move: back to the folder the messages came from.
     "move": (
         _("Move back"),
@@ -77,7 +103,13 @@ UNDO = {
     "trash": ("restore", None),
     "restore": ("trash", None),
     "move": (None, None),
+    "move_to": ("move", None),
+    "unsnooze": ("move", None),
 }
+# Actions offered only in one folder.
+FOLDER_ONLY = {"unsnooze": Folder.SNOOZED, "not_junk": Folder.JUNK}
+# Actions that need a `target` folder.
+TARGETED = {"move", "move_to", "unreport_junk"}
 
 
 class MessageIdsField(forms.Field):
@@ -102,22 +134,43 @@ class BulkActionForm(forms.Form):
     action = forms.ChoiceField(choices=[(k, v[0]) for k, v in ACTIONS.items()])
     ids = MessageIdsField()
     folder = forms.ChoiceField(choices=Folder.choices, required=False)
-    # Only for "move" (Undo): where the messages go back to; never Trash.
+    # Only for "move_to" and "move" (Undo): where the messages go; never Trash. An own
+    # folder is "user:<id>", one of the user's folders only.
     target = forms.ChoiceField(
-        choices=[(v, label) for v, label in Folder.choices if v != Folder.TRASH], required=False
+        choices=[(v, label) for v, label in Folder.choices if v not in (Folder.TRASH, Folder.USER)],
+        required=False,
     )
     confirm = forms.BooleanField(required=False)
+
+    # The "With selected" menu's Apply button: the action is the menu's choice. The menu
+    # has its own name, so without JavaScript a toolbar button (action=archive, …) is not
+    # overridden by the menu's value, which the browser submits with every button.
+    MENU = "menu"
+
+    def __init__(self, data=None, *args, user=None, **kwargs):
+        if data is not None and data.get("action") == self.MENU:
+            data = data.copy()
+            data["action"] = data.get("menu_action", "")
+        super().__init__(data, *args, **kwargs)
+        if user is not None:
+            own = [(n.key, n.path) for n in folders.flat(user)]
+            self.fields["folder"].choices = [*self.fields["folder"].choices, *own]
+            self.fields["target"].choices = [*self.fields["target"].choices, *own]
 
     @staticmethod
     def actions_for(folder: str) -> list[tuple[str, str]]:
         if folder == Folder.TRASH:
             names = ["restore", "delete_forever", "mark_read", "mark_unread"]
         else:
-            names = [k for k in ACTIONS if k not in TRASH_ONLY and k != "move"]
+            names = [k for k in ACTIONS if k not in TRASH_ONLY and k not in TARGETED]
             if folder == Folder.ARCHIVE:
                 names = [n for n in names if n != "archive"]
-            elif folder == Folder.INBOX:
+            elif folder in (Folder.INBOX, Folder.SNOOZED, Folder.JUNK):
+                # In Snoozed and Junk, Unsnooze and Not junk are the way to the Inbox.
                 names = [n for n in names if n != "inbox"]
+            names = [n for n in names if FOLDER_ONLY.get(n, folder) == folder]
+            if folder == Folder.JUNK:
+                names.append("delete_forever")
         return [(name, ACTIONS[name][0]) for name in names]
 
     def clean(self):
@@ -126,7 +179,7 @@ class BulkActionForm(forms.Form):
             raise forms.ValidationError(
                 _("Deleting forever cannot be undone: tick “Yes, delete forever” to confirm.")
             )
-        if cleaned.get("action") == "move" and not cleaned.get("target"):
+        if cleaned.get("action") in TARGETED and not cleaned.get("target"):
             self.add_error("target", _("Choose the folder to move the messages to."))
         return cleaned
 
@@ -135,7 +188,12 @@ class BulkActionForm(forms.Form):
         return function(owner, self.cleaned_data["ids"], self.cleaned_data.get("target"))
 
     def done_message(self, count: int) -> str:
-        return ACTIONS[self.cleaned_data["action"]][2](count) % {"n": count}
+        values = {"n": count}
+        if self.cleaned_data["action"] == "move_to":
+            values["folder"] = dict(self.fields["target"].choices).get(
+                self.cleaned_data["target"], ""
+            )
+        return ACTIONS[self.cleaned_data["action"]][2](count) % values
 
     def undo(self) -> dict | None:
         """The inverse action for the toast's Undo button, or None if there is none."""

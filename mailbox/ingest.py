@@ -33,6 +33,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import mail_errors
 from accounts.models import MailAccount
 from mailcore import mime, pop3
 from mailcore.addresses import Address
@@ -41,6 +42,7 @@ from mailcore.reports import read_receipt_address
 from . import arrival, reports, wording
 from .models import Attachment, Folder, Message, SkippedMessage
 from .search import MAX_BODY_CHARS, name_initials, search_vector
+from .threading import assign as assign_thread
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ class PollResult:
         if self.locked:
             return "skipped: another poll of this account is running"
         if self.error:
-            return f"error: {self.error}"
+            return f"error: {mail_errors.describe(self.error)}"
         text = f"{self.new} new ({self.bytes} bytes)"
         if self.skipped:
             text += f", {self.skipped} too large (left on the server)"
@@ -281,7 +283,9 @@ def store_message(
                 message.folder, message.user_folder_id = decided.folder, decided.user_folder_id
                 message.seen = message.seen or decided.seen
                 message.flagged = decided.flagged
+                message.trashed_from = decided.trashed_from
             message.save(force_insert=True)
+            assign_thread(message)
             for attachment in attachments:
                 attachment.message = message
             Attachment.objects.bulk_create(attachments)
@@ -492,7 +496,7 @@ def poll_account(account_id: int) -> PollResult:
         with open_session(account) as session:
             fetch_new_messages(account, session, result)
     except pop3.POP3Error as exc:
-        result.error = exc.reply
+        result.error = mail_errors.record(exc)  # worded when a page shows it
         # A locked maildrop (-ERR [IN-USE]) is refused at login too, but is no bad password.
         auth_failed = isinstance(exc, pop3.POP3AuthError) and not exc.is_temporary
         _record(account, result, auth_failed=auth_failed)

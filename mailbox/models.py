@@ -151,6 +151,16 @@ class Message(models.Model):
     # The conversation: every message linked by Message-ID/In-Reply-To/References shares
     # one thread id (see mailbox.threading); null until threaded.
     thread_id = models.BigIntegerField(_("conversation"), null=True, blank=True, editable=False)
+    # A digest of the normalized subject (mailcore.threads.subject_key), for the subject
+    # fallback of threading: "Re: Invoice" without references finds "Invoice".
+    thread_subject = models.CharField(
+        _("conversation subject"),
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
 
     class Meta:
         verbose_name = _("message")
@@ -166,6 +176,8 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["owner", "folder", "-date", "-id"], name="message_listing_idx"),
+            # Searches across folders (mailbox.search_pages): newest first without a sort.
+            models.Index(fields=["owner", "-date", "-id"], name="message_owner_date_idx"),
             models.Index(
                 fields=["owner", "user_folder", "-date", "-id"],
                 condition=models.Q(folder="user"),
@@ -176,7 +188,17 @@ class Message(models.Model):
                 condition=models.Q(folder="snoozed"),
                 name="message_snoozed_idx",
             ),
-            models.Index(fields=["owner", "thread_id"], name="message_thread_idx"),
+            # A conversation's messages; and in a folder, newest first: the conversation
+            # list keeps a row only if no newer message of its thread is in the folder.
+            models.Index(
+                fields=["owner", "thread_id", "folder", "-date", "-id"],
+                name="message_thread_folder_idx",
+            ),
+            models.Index(
+                fields=["owner", "thread_subject", "-date"],
+                condition=~models.Q(thread_subject=""),
+                name="message_thread_subject_idx",
+            ),
             # Imports skip messages whose exact bytes the user already has.
             models.Index(fields=["owner", "raw_sha256"], name="message_raw_sha256_idx"),
             # Unread counts per folder read only the (few) unread rows.

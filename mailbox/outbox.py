@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from email.utils import format_datetime, make_msgid
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -25,6 +26,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts import mail_errors
 from mailcore import addresses, compose, smtp
 from mailcore.mime import safe_filename
 from mailcore.reports import ReadReceiptText, build_read_receipt
@@ -177,7 +179,7 @@ def deliver(outgoing_id: int) -> str:
             ),
         )
     except smtp.SMTPError as exc:
-        return _failed_attempt(outgoing, exc.reply, temporary=exc.is_temporary)
+        return _failed_attempt(outgoing, mail_errors.record(exc), temporary=exc.is_temporary)
 
     results = dict(outgoing.recipient_results)
     for address, result in outcome.results.items():
@@ -209,6 +211,7 @@ def deliver(outgoing_id: int) -> str:
 
 
 def _failed_attempt(outgoing: Outgoing, reply: str, *, temporary: bool) -> str:
+    """`reply`: the servers' replies, or an SMTP error as mail_errors.record stores it."""
     now = timezone.now()
     started = outgoing.queued_at or outgoing.created_at
     give_up = outgoing.attempts >= MAX_ATTEMPTS or now - started >= GIVE_UP_AFTER
@@ -219,14 +222,14 @@ def _failed_attempt(outgoing: Outgoing, reply: str, *, temporary: bool) -> str:
             data_started_at=None,
             next_attempt_at=now + retry_delay(outgoing.attempts),
         )
-        return f"retrying: {reply}"
+        return f"retrying: {wording.describe(reply)}"
     error = reply
     if temporary:  # and giving up: the page says so in the reader's language
-        error = wording.record(wording.GAVE_UP, attempts=outgoing.attempts, reply=reply)
+        error = wording.record(wording.GAVE_UP, attempts=outgoing.attempts, error=reply)
     Outgoing.objects.filter(pk=outgoing.pk).update(
         status=OutgoingStatus.FAILED, last_error=error, data_started_at=None, next_attempt_at=None
     )
-    return f"failed: {reply}"
+    return f"failed: {wording.describe(reply)}"
 
 
 def _store_sent_copy(outgoing: Outgoing, data: bytes) -> Message:
@@ -485,5 +488,45 @@ def queue_read_receipt(message: Message, parsed) -> Outgoing:
         next_attempt_at=now,
     )
     Message.objects.filter(pk=message.pk).update(read_receipt_sent=True)
+    _announce_queued_on_commit(outgoing.pk)
+    return outgoing
+
+
+@transaction.atomic
+def queue_redirect(account, data: bytes, to: str, *, subject: str = "") -> Outgoing:
+    """Queue the received message ``data``, unchanged, to ``to`` (a rule's forward).
+
+    The copy gets RFC 5322 Resent-* fields on top (who resent it, to whom, when, and its
+    own id, which is also the row's Message-ID for reports); the envelope sender is the
+    account. ``data`` comes with the caller's own headers already prepended (the rules
+    app adds its loop guards). Queued like any send, so the outbox shows and retries it.
+    """
+    domain = account.email.rpartition("@")[2] or "localhost"
+    resent_id = make_msgid(domain=domain)
+    newline = b"\r\n" if b"\r\n" in data[:2000] else b"\n"
+    fields = [
+        ("Resent-From", account.email),
+        ("Resent-To", to),
+        ("Resent-Date", format_datetime(timezone.now())),
+        ("Resent-Message-ID", resent_id),
+    ]
+    head = b"".join(f"{name}: {value}".encode() + newline for name, value in fields)
+    data = head + data
+    name, _ = ingest.store_blob("raw", data, ".eml")
+    now = timezone.now()
+    outgoing = Outgoing.objects.create(
+        owner_id=account.user_id,
+        account=account,
+        status=OutgoingStatus.QUEUED,
+        to=to,
+        subject=subject[:998],
+        raw_file=name,
+        message_id=resent_id[1:-1],
+        envelope_from=account.email,
+        recipients=[to],
+        size=len(data),
+        queued_at=now,
+        next_attempt_at=now,
+    )
     _announce_queued_on_commit(outgoing.pk)
     return outgoing

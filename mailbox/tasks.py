@@ -8,8 +8,9 @@ import logging
 
 from celery import shared_task
 from django.dispatch import receiver
+from django.utils import timezone
 
-from . import ingest, outbox
+from . import importing, ingest, outbox, snooze
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,20 @@ def send_outgoing(outgoing_id: int) -> str:
     # Idempotent: deliver() claims the row atomically, so a redelivered task
     # (worker killed, broker redelivery) never sends a message twice.
     return outbox.deliver(outgoing_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def import_mail(import_id: int) -> str:
+    # Idempotent: a redelivered task finds every message it stored already there
+    # (deduplicated by the raw bytes' SHA-256) and stores nothing twice.
+    result = importing.run_import(import_id)
+    return importing.summary_text(result) if result else "nothing to import"
+
+
+@shared_task(ignore_result=True)
+def wake_snoozed() -> int:
+    """Every minute: snoozed messages whose time has come back to the Inbox, unread."""
+    return snooze.wake_snoozed(timezone.now())
 
 
 @shared_task(ignore_result=True)

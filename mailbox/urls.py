@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_compose
+from . import views, views_archive, views_compose, views_folders, views_search, views_snooze_junk
 
 urlpatterns = [
     path("", views.folder_view, name="home"),
@@ -8,7 +8,35 @@ urlpatterns = [
     path("mail/status/", views.poll_status, name="poll_status"),
     path("mail/bulk/", views.bulk_action, name="bulk_action"),
     path("mail/trash/empty/", views.empty_trash, name="empty_trash"),
+    path("mail/snooze/", views_snooze_junk.snooze_messages, name="snooze_messages"),
+    path("mail/<int:pk>/snooze/", views_snooze_junk.snooze_message, name="snooze_message"),
+    path("mail/junk/", views_snooze_junk.report_junk_messages, name="report_junk_messages"),
+    path("mail/junk/empty/", views_snooze_junk.empty_junk, name="empty_junk"),
+    path("mail/<int:pk>/junk/", views_snooze_junk.report_junk_message, name="report_junk_message"),
+    path("settings/blocked/", views_snooze_junk.blocked_senders, name="blocked_senders"),
+    path(
+        "settings/blocked/<int:pk>/remove/",
+        views_snooze_junk.unblock_sender,
+        name="unblock_sender",
+    ),
     path("mail/folder/<str:folder>/", views.folder_view, name="folder"),
+    path("mail/search/", views_search.search, name="search"),
+    path("mail/search/options/", views_search.search_options, name="search_options"),
+    path("mail/folders/<int:pk>/", views_folders.folder_page, name="user_folder"),
+    path("settings/folders/", views_folders.folder_settings, name="folder_settings"),
+    path("settings/folders/<int:pk>/", views_folders.folder_edit, name="folder_edit"),
+    path("settings/folders/<int:pk>/reorder/", views_folders.folder_reorder, name="folder_reorder"),
+    path("settings/folders/<int:pk>/delete/", views_folders.folder_delete, name="folder_delete"),
+    path(
+        "settings/folders/delivery/<int:account_pk>/",
+        views_folders.delivery_save,
+        name="delivery_save",
+    ),
+    path("mail/export/", views_archive.export_folder, name="export_folder"),
+    path("mail/export/selected/", views_archive.export_selection, name="export_selection"),
+    path("settings/import-export/", views_archive.import_export, name="import_export"),
+    path("settings/import-export/download/", views_archive.export_account, name="export_account"),
+    path("settings/import-export/<int:pk>/", views_archive.import_status, name="import_status"),
     path("mail/<int:pk>/", views.read_message, name="read_message"),
     path("mail/<int:pk>/body/", views.message_body, name="message_body"),
     path("mail/<int:pk>/action/", views.message_action, name="message_action"),

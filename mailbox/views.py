@@ -17,6 +17,7 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse, Query
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mailcore import sanitize
 from mailcore.mime import safe_filename
 
-from . import actions, listing, pages
+from . import actions, folders, listing, pages, search_pages, thread_view
 from .forms import BulkActionForm
 from .models import Folder, Message, TrustedSender
 from .tasks import poll_account
@@ -38,7 +39,9 @@ THUMBNAIL_TYPES = INLINE_IMAGE_TYPES
 MAX_INLINE_IMAGE_BYTES = 5 * 1024 * 1024
 DOWNLOAD_CSP = "sandbox; default-src 'none'"
 # Actions after which the message is no longer in the folder the user is looking at.
-MOVING_ACTIONS = {"archive", "inbox", "trash", "restore", "delete_forever", "move"}
+MOVING_ACTIONS = {"archive", "inbox", "trash", "restore", "delete_forever", "move", "move_to"}
+# Snooze and junk (mailbox.views_snooze_junk) take messages out of the list too.
+MOVING_ACTIONS |= {"snooze", "unsnooze", "junk", "not_junk"}
 
 
 def _folder_or_404(name: str) -> str:
@@ -48,7 +51,9 @@ def _folder_or_404(name: str) -> str:
 
 
 def _message_or_404(request, pk: int) -> Message:
-    return get_object_or_404(Message.objects.select_related("account"), pk=pk, owner=request.user)
+    return get_object_or_404(
+        Message.objects.select_related("account", "user_folder"), pk=pk, owner=request.user
+    )
 
 
 def _is_fragment(request) -> bool:
@@ -58,6 +63,8 @@ def _is_fragment(request) -> bool:
 
 def folder_view(request, folder: str = Folder.INBOX):
     folder = _folder_or_404(folder)
+    if search_pages.leaves_folder(request.GET):  # in:… searches elsewhere
+        return redirect(search_pages.search_url(request.GET["q"]))
     context = pages.list_context(request.user, folder, request.GET)
     if _is_fragment(request) and request.htmx.target == "list-pane":
         return render(request, "mailbox/_list_fragment.html", context)
@@ -67,13 +74,14 @@ def folder_view(request, folder: str = Folder.INBOX):
 def _list_fragment(request, folder: str, list_query: str, action: str, acted_ids: list[int]):
     """After `action` (empty if it failed): the list pane, the folder counts, the toast,
     and the reading pane if the message open in it was acted on."""
-    context = pages.list_context(request.user, folder, QueryDict(list_query))
+    context = _list_context(request.user, folder, QueryDict(list_query))
     current = _current_message_id(request)
     if current is not None and current in acted_ids:
         if action in MOVING_ACTIONS:
             context["reading_pane"] = "empty"
         else:
             context.update(_message_context(request, _message_or_404(request, current)))
+            context["thread"] = thread_view.thread_items(request.user, context["message"], context)
             context["reading_pane"] = "message"
     response = render(request, "mailbox/_list_fragment.html", context)
     if context.get("reading_pane") == "empty":
@@ -83,8 +91,22 @@ def _list_fragment(request, folder: str, list_query: str, action: str, acted_ids
 
 
 def _list_url(folder: str, list_query: str) -> str:
-    url = reverse("folder", args=[folder])
-    return f"{url}?{list_query}" if list_query else url
+    if folder == search_pages.SCOPE:
+        url = reverse("search")
+        return f"{url}?{list_query}" if list_query else url
+    return pages.list_url(folder, list_query)
+
+
+def _list_context(user, folder: str, params: QueryDict) -> dict:
+    """The list pane of a folder key, or of a search across folders (SCOPE)."""
+    if folder == search_pages.SCOPE:
+        return search_pages.search_context(user, params)
+    return pages.list_context(user, folder, params)
+
+
+def _shown_list(request, key: str) -> str:
+    """The list the page shows: the search the bulk form came from, or `key`."""
+    return search_pages.SCOPE if request.POST.get("scope") == search_pages.SCOPE else key
 
 
 def _current_message_id(request) -> int | None:
@@ -99,7 +121,7 @@ def _current_message_id(request) -> int | None:
 
 def _apply(request, data) -> tuple[str, list[int]]:
     """Run the action `data` asks for: (action, message ids), or ("", []) if invalid."""
-    form = BulkActionForm(data)
+    form = BulkActionForm(data, user=request.user)
     if not form.is_valid():
         flash.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return "", []
@@ -110,8 +132,14 @@ def _apply(request, data) -> tuple[str, list[int]]:
 
 @require_POST
 def bulk_action(request):
-    action, acted = _apply(request, request.POST)
-    folder = pages.folder_or_none(request.POST.get("folder")) or Folder.INBOX
+    data = request.POST
+    if data.get("scope") == search_pages.SCOPE:  # results from several folders
+        data = search_pages.with_origin(request.user, data)
+    action, acted = _apply(request, data)
+    if data.get("scope") == search_pages.SCOPE:
+        search_pages.drop_mixed_undo(request, data)
+    folder = pages.list_key_or_none(request.POST.get("folder")) or Folder.INBOX
+    folder = _shown_list(request, folder)
     list_query = request.POST.get("list", "")
     if _is_fragment(request):
         return _list_fragment(request, folder, list_query, action, acted)
@@ -132,6 +160,9 @@ def empty_trash(request):
 def _shows_remote(request, message: Message) -> bool:
     if request.GET.get("images") == "1":
         return True
+    if message.folder == Folder.JUNK:
+        # Junk often forges a trusted sender: its images load only when asked, each time.
+        return False
     return (
         bool(message.from_address)
         and TrustedSender.objects.filter(
@@ -148,7 +179,13 @@ def _message_context(request, message: Message) -> dict:
         clean = sanitize.sanitize_email_html(message.html_body, allow_remote=show_remote)
         remote_blocked = clean.remote_blocked and not show_remote
         body_on_dark = not clean.sets_colours
-    context_list = Message.objects.filter(owner=request.user, folder=message.folder)
+    context_list = (
+        Message.objects.filter(
+            owner=request.user, folder=message.folder, user_folder=message.user_folder_id
+        )
+        if message.folder == Folder.USER
+        else Message.objects.filter(owner=request.user, folder=message.folder)
+    )
     newer, older = listing.neighbours(context_list, message)
     return {
         "message": message,
@@ -165,7 +202,12 @@ def _message_context(request, message: Message) -> dict:
         "newer": newer,
         "older": older,
         "delivery": getattr(message, "outgoing", None),
-        "folder_label": Folder(message.folder).label,
+        "folder_label": message.user_folder.name
+        if message.folder == Folder.USER and message.user_folder
+        else Folder(message.folder).label,
+        "message_list_url": pages.list_url(folders.key_of(message)),
+        "message_key": folders.key_of(message),
+        "move_choices": SimpleLazyObject(lambda: folders.move_choices(request.user)),
     }
 
 
@@ -176,9 +218,10 @@ def read_message(request, pk: int):
         Message.objects.filter(pk=message.pk).update(seen=True)
         message.seen = True
     context = _message_context(request, message)
+    context["thread"] = thread_view.thread_items(request.user, message, context)
     if _is_fragment(request):
         return render(request, "mailbox/_message_fragment.html", context)
-    context.update(pages.list_context(request.user, message.folder, QueryDict()))
+    context.update(pages.list_context(request.user, folders.key_of(message), QueryDict()))
     context["message"] = message
     return render(request, "mailbox/mail.html", context)
 
@@ -251,14 +294,15 @@ def message_action(request, pk: int):
     message = _message_or_404(request, pk)
     data = request.POST.copy()
     data.setlist("ids", [str(message.pk)])
-    data["folder"] = message.folder
+    data["folder"] = key = folders.key_of(message)
     action, acted = _apply(request, data)
     list_query = request.POST.get("list", "")
+    key = _shown_list(request, key)
     if _is_fragment(request):
-        # The list to show is the message's folder.
-        return _list_fragment(request, message.folder, list_query, action, acted)
+        # The list to show is the message's folder (or the search it was found by).
+        return _list_fragment(request, key, list_query, action, acted)
     if action in MOVING_ACTIONS | {"mark_unread"}:
-        return redirect(_list_url(message.folder, list_query))
+        return redirect(_list_url(key, list_query))
     return redirect("read_message", pk=message.pk)
 
 
@@ -367,7 +411,7 @@ def _poll_status(user) -> list[dict]:
             "account": a.email,
             "last_poll_at": a.last_poll_at and a.last_poll_at.isoformat(),
             "new": a.last_poll_new,
-            "error": a.last_poll_error,
+            "error": a.last_poll_error_text,
         }
         for a in user.mail_accounts.filter(enabled=True)
     ]

@@ -8,23 +8,31 @@ only a server's reply, or text stored before codes existed, is shown as it is.
 
 from django.utils.translation import gettext, ngettext
 
-from accounts import outcomes
+from accounts import mail_errors, outcomes
 from accounts.formatting import file_size
 
-# Outgoing.last_error
-GAVE_UP = "gave_up"  # values: attempts, reply (the last one)
+# Outgoing.last_error: these, or why the SMTP server could not take the message
+# (accounts.mail_errors: a server's reply alone, or one of mailcore's failure codes).
+GAVE_UP = "gave_up"  # values: attempts, error (the last one, as mail_errors stores it)
 STATUS_UNKNOWN = "status_unknown"  # a worker died during DATA
 
 # SkippedMessage.reason
 TOO_LARGE = "too_large"  # values: limit (bytes)
 
 
-def _gave_up(attempts: int, reply: str) -> str:
+def _gave_up(attempts: int, reply: str = "", error: str | None = None) -> str:
+    said = mail_errors.describe(error) if error is not None else reply
+    if error is None or said == error:  # the server's reply alone (or text stored before codes)
+        return ngettext(
+            "Gave up after %(count)s attempt. Last reply: %(reply)s",
+            "Gave up after %(count)s attempts. Last reply: %(reply)s",
+            attempts,
+        ) % {"count": attempts, "reply": said}
     return ngettext(
-        "Gave up after %(count)s attempt. Last reply: %(reply)s",
-        "Gave up after %(count)s attempts. Last reply: %(reply)s",
+        "Gave up after %(count)s attempt. Last error: %(error)s",
+        "Gave up after %(count)s attempts. Last error: %(error)s",
         attempts,
-    ) % {"count": attempts, "reply": reply}
+    ) % {"count": attempts, "error": said}
 
 
 def _status_unknown() -> str:
@@ -39,6 +47,7 @@ def _too_large(limit: int) -> str:
 
 
 WORDING: outcomes.Wording = {
+    **mail_errors.WORDING,
     GAVE_UP: _gave_up,
     STATUS_UNKNOWN: _status_unknown,
     TOO_LARGE: _too_large,

@@ -19,8 +19,9 @@ Typical use::
 Leaving the `with` block without `quit()` (or through an exception) drops the
 connection without QUIT, so the server deletes nothing.
 
-Every failure is one of the typed errors below; their `reply` is the server's
-reply or a readable OS/TLS reason, and never contains the password.
+Every failure is one of the typed errors below, with a stable `kind` and its
+`values` (see failures.py) and the server's `reply` verbatim ("" when the server said
+nothing); `str(exc)` is an English description. None ever contains the password.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
+from . import failures
 from .security import Security, tls_context
 
 __all__ = [
@@ -51,11 +53,24 @@ _TEMPORARY_CODES = frozenset({"IN-USE", "LOGIN-DELAY", "SYS/TEMP"})
 
 
 class POP3Error(Exception):
-    """Base class; `reply` is the server's reply (or the OS error), shown to users as is."""
+    """Base class. `kind` says what went wrong (a failures code), `values` its details,
+    `reply` the server's reply verbatim ("" when there is none); str(exc) in English.
 
-    def __init__(self, reply: str) -> None:
-        super().__init__(reply)
-        self.reply = reply
+    Without a kind, the message is the server's reply (kind failures.REPLY).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = failures.REPLY,
+        reply: str | None = None,
+        values: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.reply = message if reply is None and kind == failures.REPLY else reply or ""
+        self.values: dict[str, object] = dict(values or {})
 
     @property
     def response_code(self) -> str | None:
@@ -98,6 +113,18 @@ class ListingEntry:
     uid: str | None
 
 
+_NO_STLS = "-ERR STLS not supported by server"  # poplib's own, not the server's
+
+
+def _malformed(command: str, reply: str, what: str = "reply") -> POP3ProtocolError:
+    return POP3ProtocolError(
+        f"Malformed {command} {what}: {reply}",
+        kind=failures.MALFORMED_REPLY,
+        reply=reply,
+        values={"command": command},
+    )
+
+
 class _Readable(Protocol):
     def read1(self, size: int = ..., /) -> bytes: ...
 
@@ -122,7 +149,10 @@ def _read_multiline(file: _Readable) -> bytes:
     while True:
         chunk = read1(_CHUNK)
         if not chunk:
-            raise POP3ConnectionError("Connection closed by the server in the middle of a reply")
+            raise POP3ConnectionError(
+                "Connection closed by the server in the middle of a reply",
+                kind=failures.CONNECTION_CLOSED,
+            )
         buf += chunk
         end = buf.find(_TERMINATOR, start)
         if end >= 0:
@@ -130,7 +160,10 @@ def _read_multiline(file: _Readable) -> bytes:
         # A terminator split between reads starts at most 4 bytes before the end.
         start = len(buf) - 4
     if end + len(_TERMINATOR) != len(buf):
-        raise POP3ProtocolError("Unexpected data from the server after a multi-line reply")
+        raise POP3ProtocolError(
+            "Unexpected data from the server after a multi-line reply",
+            kind=failures.UNEXPECTED_DATA,
+        )
     with memoryview(buf) as view:
         body = bytes(view[2 : end + 2])
     if body.startswith(b".."):
@@ -144,20 +177,30 @@ def _text(value: bytes | str) -> str:
     return value
 
 
-def _os_reason(exc: OSError) -> str:
+_UNREACHABLE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH})
+
+
+def _os_reason(exc: OSError) -> tuple[str, str, str]:
+    """(kind, English text, detail: the OS's or OpenSSL's own words, or "")."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate verification failed: {exc.verify_message or exc.reason}"
+        detail = str(exc.verify_message or exc.reason)
+        return failures.TLS_CERTIFICATE, f"TLS certificate verification failed: {detail}", detail
     if isinstance(exc, ssl.SSLError):
-        return f"TLS error: {exc.reason or exc}"
+        detail = str(exc.reason or exc)
+        return failures.TLS_FAILED, f"TLS error: {detail}", detail
     if isinstance(exc, TimeoutError):
-        return "Timed out waiting for the server"
+        return failures.TIMEOUT, "Timed out waiting for the server", ""
     if isinstance(exc, socket.gaierror):
-        return f"Cannot resolve the server name: {exc.strerror or exc}"
+        detail = str(exc.strerror or exc)
+        return failures.UNKNOWN_HOST, f"Cannot resolve the server name: {detail}", detail
     if exc.errno == errno.ECONNREFUSED:
-        return "Connection refused"
-    if exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
+        return failures.CONNECTION_REFUSED, "Connection refused", ""
+    text = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in _UNREACHABLE:
+        return failures.UNREACHABLE, text, ""
+    if isinstance(exc, ConnectionError):  # reset or aborted: the server hung up
+        return failures.CONNECTION_CLOSED, text, ""
+    return failures.CONNECTION_FAILED, text, text
 
 
 class _ClosesOnFailedGreeting:
@@ -256,7 +299,7 @@ class POP3Session:
     def connect(self) -> None:
         """Open the connection, read the greeting, STLS if asked, then CAPA."""
         if self._conn is not None:
-            raise POP3ProtocolError("Already connected")
+            raise POP3ProtocolError("Already connected", kind=failures.ALREADY_CONNECTED)
         context = self._ssl_context
         if context is None and self.security is not Security.NONE:
             context = tls_context(self.verify_tls)
@@ -279,8 +322,7 @@ class POP3Session:
                 try:
                     conn.stls(context=context)
                 except poplib.error_proto as exc:
-                    reply = self._scrub(_text(exc.args[0]) if exc.args else "-ERR")
-                    raise POP3ConnectionError(f"STARTTLS failed: {reply}") from None
+                    raise self._stls_failed(exc) from None
                 except OSError as exc:
                     raise self._translate_os(exc) from None
             self.capabilities = self._capa()
@@ -293,7 +335,10 @@ class POP3Session:
         conn = self._require()
         for value in (self.username, self._password):
             if "\r" in value or "\n" in value or "\0" in value:
-                raise POP3AuthError("The username or password contains a forbidden character")
+                raise POP3AuthError(
+                    "The username or password contains a forbidden character",
+                    kind=failures.FORBIDDEN_CHARACTER,
+                )
         try:
             if self.use_apop and conn.timestamp.match(conn.getwelcome()):
                 conn.apop(self.username, self._password)
@@ -314,7 +359,7 @@ class POP3Session:
             _, count, size = reply.split()[:3]
             return int(count), int(size)
         except ValueError:
-            raise POP3ProtocolError(f"Malformed STAT reply: {reply}") from None
+            raise _malformed("STAT", reply) from None
 
     def listing(self) -> list[ListingEntry]:
         """LIST merged with UIDL, in LIST order. See ListingEntry for when uid is None."""
@@ -324,7 +369,7 @@ class POP3Session:
             try:
                 sizes.append((int(parts[0]), int(parts[1])))
             except (IndexError, ValueError):
-                raise POP3ProtocolError(f"Malformed LIST line: {_text(line)[:200]}") from None
+                raise _malformed("LIST", _text(line)[:200], "line") from None
         uids = self._uidl()
         seen: set[str] = set()
         entries = []
@@ -379,7 +424,7 @@ class POP3Session:
 
     def _require(self) -> poplib.POP3:
         if self._conn is None:
-            raise POP3ConnectionError("Not connected")
+            raise POP3ConnectionError("Not connected", kind=failures.NOT_CONNECTED)
         return self._conn
 
     @staticmethod
@@ -388,21 +433,45 @@ class POP3Session:
             raise ValueError(f"message number must be a positive int, not {number!r}")
         return number
 
+    def _where(self, **values: object) -> dict[str, object]:
+        return {"host": self.host, "port": self.port, **values}
+
     def _translate_os(self, exc: OSError | ValueError) -> POP3ConnectionError:
         self.close()
-        if isinstance(exc, ValueError):
-            return POP3ConnectionError(str(exc))
-        return POP3ConnectionError(_os_reason(exc))
+        if not isinstance(exc, OSError):  # (a certificate error is a ValueError too)
+            detail = str(exc)
+            return POP3ConnectionError(
+                detail, kind=failures.CONNECTION_FAILED, values=self._where(detail=detail)
+            )
+        kind, text, detail = _os_reason(exc)
+        values = self._where(detail=detail) if detail else self._where()
+        return POP3ConnectionError(text, kind=kind, values=values)
 
     def _translate_proto(self, exc: poplib.error_proto, kind: type[POP3Error]) -> POP3Error:
         reply = self._scrub(_text(exc.args[0]) if exc.args else "")
         if reply == "-ERR EOF":  # poplib's way of saying the server hung up
             self.close()
-            return POP3ConnectionError("Connection closed by the server")
+            return POP3ConnectionError(
+                "Connection closed by the server",
+                kind=failures.CONNECTION_CLOSED,
+                values=self._where(),
+            )
         if reply == "line too long":
             self.close()
-            return POP3ProtocolError("Reply line too long")
+            return POP3ProtocolError("Reply line too long", kind=failures.LINE_TOO_LONG)
         return kind(reply or "-ERR")
+
+    def _stls_failed(self, exc: poplib.error_proto) -> POP3Error:
+        reply = self._scrub(_text(exc.args[0]) if exc.args else "-ERR")
+        if reply == _NO_STLS:  # poplib's words: STLS is not among the CAPA
+            return POP3ConnectionError(
+                f"STARTTLS failed: {reply}", kind=failures.STARTTLS_UNSUPPORTED
+            )
+        if reply == "-ERR EOF":
+            return self._translate_proto(exc, POP3ConnectionError)
+        return POP3ConnectionError(
+            f"STARTTLS failed: {reply}", kind=failures.STARTTLS_REFUSED, reply=reply
+        )
 
     def _scrub(self, reply: str) -> str:
         """Server replies are shown to users: make sure none echoes the password."""
@@ -461,7 +530,7 @@ class POP3Session:
                 number = int(parts[0])
                 uid = parts[1].strip().decode("latin-1")
             except (IndexError, ValueError):
-                raise POP3ProtocolError(f"Malformed UIDL line: {_text(line)[:200]}") from None
+                raise _malformed("UIDL", _text(line)[:200], "line") from None
             if uid:
                 uids.setdefault(number, uid)
         return uids

@@ -6,13 +6,15 @@ credentials, TLS mode) is an argument, so each account brings its own server.
 `send_message` runs one mail transaction and reports per recipient: RCPT
 refusals are results, not exceptions; what stops the whole transaction (the
 connection, AUTH, MAIL FROM, DATA) is raised as an `SMTPError` subclass whose
-`reply` is the server's own text and whose `code` says temporary (4xx, or None
-for connection trouble) or permanent (5xx). Passwords and message bodies are
-never put in errors or logs.
+`kind` and `values` say what went wrong (see failures.py), whose `reply` is the
+server's own text ("" when the server said nothing) and whose `code` says temporary
+(4xx, or None for connection trouble) or permanent (5xx). Passwords and message
+bodies are never put in errors or logs.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import smtplib
@@ -21,17 +23,31 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import failures
 from .security import Security, tls_context
 
 log = logging.getLogger(__name__)
 
 
 class SMTPError(Exception):
-    """Base class; `reply` is the server's reply (or the OS error), shown to users as is."""
+    """Base class. `kind` says what went wrong (a failures code), `values` its details,
+    `reply` the server's reply verbatim ("" when there is none), `code` its SMTP reply
+    code; str(exc) in English. Without a kind, the message is the server's reply.
+    """
 
-    def __init__(self, reply: str, code: int | None = None) -> None:
-        super().__init__(reply)
-        self.reply = reply
+    def __init__(
+        self,
+        message: str,
+        code: int | None = None,
+        *,
+        kind: str = failures.REPLY,
+        reply: str | None = None,
+        values: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.reply = message if reply is None and kind == failures.REPLY else reply or ""
+        self.values: dict[str, object] = dict(values or {})
         self.code = code
 
     @property
@@ -142,8 +158,16 @@ def open_session(
         client.ehlo_or_helo_if_needed()
         if security is Security.STARTTLS:
             if not client.has_extn("starttls"):
-                raise SMTPProtocolError("The server does not offer STARTTLS.")
-            client.starttls(context=context)
+                raise SMTPProtocolError(
+                    "The server does not offer STARTTLS.", kind=failures.STARTTLS_UNSUPPORTED
+                )
+            try:
+                client.starttls(context=context)
+            except smtplib.SMTPResponseException as exc:
+                reply = _reply_text(exc.smtp_code, exc.smtp_error)
+                raise SMTPConnectionError(
+                    reply, exc.smtp_code, kind=failures.STARTTLS_REFUSED, reply=reply
+                ) from None
             client.ehlo_or_helo_if_needed()
     except SMTPError:
         _close(client)
@@ -155,7 +179,7 @@ def open_session(
         ) from None
     except (OSError, smtplib.SMTPException) as exc:
         _close(client)
-        raise SMTPConnectionError(_os_error_text(exc, host, port)) from None
+        raise _os_error(exc, host, port) from None
     if username:
         try:
             client.login(username, password)
@@ -164,10 +188,16 @@ def open_session(
             raise SMTPAuthError(_reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code) from None
         except smtplib.SMTPNotSupportedError:
             client.close()
-            raise SMTPAuthError("The server does not offer AUTH.") from None
+            raise SMTPAuthError(
+                "The server does not offer AUTH.", kind=failures.AUTH_UNSUPPORTED
+            ) from None
         except smtplib.SMTPServerDisconnected:
             client.close()
-            raise SMTPConnectionError(f"{host}:{port} closed the connection during AUTH.") from None
+            raise SMTPConnectionError(
+                f"{host}:{port} closed the connection during AUTH.",
+                kind=failures.CONNECTION_CLOSED,
+                values={"host": host, "port": port},
+            ) from None
         except smtplib.SMTPResponseException as exc:
             client.close()
             raise SMTPAuthError(_reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code) from None
@@ -175,33 +205,51 @@ def open_session(
             # smtplib's own texts here ("No suitable authentication method found.")
             # never contain the credentials, but don't rely on it.
             client.close()
-            raise SMTPAuthError("No AUTH method we support was accepted.") from None
+            raise SMTPAuthError(
+                "No AUTH method we support was accepted.", kind=failures.AUTH_NO_METHOD
+            ) from None
         except OSError as exc:
             client.close()
-            raise SMTPConnectionError(_os_error_text(exc, host, port)) from None
+            raise _os_error(exc, host, port) from None
     return client
 
 
-def _os_error_text(exc: BaseException, host: str, port: int) -> str:
+def _os_error(exc: BaseException, host: str, port: int) -> SMTPConnectionError:
+    kind, text, detail = _os_reason(exc, host, port)
+    values: dict[str, object] = {"host": host, "port": port}
+    if detail:
+        values["detail"] = detail
+    return SMTPConnectionError(text, kind=kind, values=values)
+
+
+def _os_reason(exc: BaseException, host: str, port: int) -> tuple[str, str, str]:
+    """(kind, English text, detail: the OS's or OpenSSL's own words, or "")."""
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         # smtplib turns a timeout while reading a reply into this; say which it was.
         if isinstance(exc.__context__, socket.timeout | TimeoutError):
-            return f"Timed out talking to {host}:{port}."
-        return f"{host}:{port} closed the connection unexpectedly."
+            return failures.TIMEOUT, f"Timed out talking to {host}:{port}.", ""
+        return failures.CONNECTION_CLOSED, f"{host}:{port} closed the connection unexpectedly.", ""
     if isinstance(exc, socket.timeout | TimeoutError):
-        return f"Timed out talking to {host}:{port}."
+        return failures.TIMEOUT, f"Timed out talking to {host}:{port}.", ""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return (
-            f"TLS with {host}:{port} failed: the server's certificate is not trusted "
-            f"({exc.verify_message or exc.reason})."
-        )
+        detail = str(exc.verify_message or exc.reason)
+        text = f"TLS with {host}:{port} failed: the server's certificate is not trusted ({detail})."
+        return failures.TLS_CERTIFICATE, text, detail
     if isinstance(exc, ssl.SSLError):
-        return f"TLS with {host}:{port} failed: {exc.reason or exc}"
+        detail = str(exc.reason or exc)
+        return failures.TLS_FAILED, f"TLS with {host}:{port} failed: {detail}", detail
     if isinstance(exc, ConnectionRefusedError):
-        return f"Connection to {host}:{port} refused."
+        return failures.CONNECTION_REFUSED, f"Connection to {host}:{port} refused.", ""
     if isinstance(exc, socket.gaierror):
-        return f"Cannot resolve {host}: {exc.strerror}"
-    return f"Cannot talk to {host}:{port}: {exc}"
+        detail = str(exc.strerror or exc)
+        return failures.UNKNOWN_HOST, f"Cannot resolve {host}: {exc.strerror}", detail
+    text = f"Cannot talk to {host}:{port}: {exc}"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return failures.UNREACHABLE, text, ""
+    if isinstance(exc, ConnectionError):  # reset or aborted: the server hung up
+        return failures.CONNECTION_CLOSED, text, ""
+    detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    return failures.CONNECTION_FAILED, text, detail
 
 
 def check_login(
@@ -326,7 +374,7 @@ def send_message(
         raise SMTPProtocolError(_reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code) from None
     except (OSError, smtplib.SMTPException) as exc:  # SMTPException is an OSError too
         _close(client)
-        raise SMTPConnectionError(_os_error_text(exc, host, port)) from None
+        raise _os_error(exc, host, port) from None
     _quit(client)
     log.info(
         "SMTP %s:%s: %d of %d recipients accepted%s",
@@ -349,8 +397,17 @@ def _quit(client: smtplib.SMTP) -> None:
 def _command(client: smtplib.SMTP, verb: str, args: list[str]) -> tuple[int, bytes]:
     code, message = client.docmd(verb, " ".join(args))
     if code < 0:  # smtplib's mark for a reply without a numeric code
-        raise SMTPProtocolError(f"Unintelligible reply to {verb}: {_reply_text(code, message)}")
+        raise _unintelligible(verb, _reply_text(code, message))
     return code, message
+
+
+def _unintelligible(verb: str, reply: str) -> SMTPProtocolError:
+    return SMTPProtocolError(
+        f"Unintelligible reply to {verb}: {reply}",
+        kind=failures.UNINTELLIGIBLE_REPLY,
+        reply=reply,
+        values={"command": verb},
+    )
 
 
 def _transaction(
@@ -374,7 +431,8 @@ def _transaction(
         if not client.has_extn("smtputf8"):
             raise SMTPProtocolError(
                 "An envelope address has non-ASCII characters and the server "
-                "does not support SMTPUTF8."
+                "does not support SMTPUTF8.",
+                kind=failures.SMTPUTF8_UNSUPPORTED,
             )
         mail_options.append("SMTPUTF8")
         client.command_encoding = "utf-8"
@@ -416,9 +474,7 @@ def _transaction(
         code, message = client.data(payload)
     except smtplib.SMTPDataError as exc:
         if exc.smtp_code < 0:
-            raise SMTPProtocolError(
-                f"Unintelligible reply to DATA: {_reply_text(exc.smtp_code, exc.smtp_error)}"
-            ) from None
+            raise _unintelligible("DATA", _reply_text(exc.smtp_code, exc.smtp_error)) from None
         raise SMTPSendError(
             _reply_text(exc.smtp_code, exc.smtp_error),
             exc.smtp_code,
@@ -427,7 +483,7 @@ def _transaction(
         ) from None
     if not 200 <= code < 300:
         if code < 0:
-            raise SMTPProtocolError(f"Unintelligible reply to DATA: {_reply_text(code, message)}")
+            raise _unintelligible("DATA", _reply_text(code, message))
         raise SMTPSendError(_reply_text(code, message), code, stage="data", results=outcome.results)
     outcome.data_reply = _reply_text(code, message)
     return outcome

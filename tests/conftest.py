@@ -5,10 +5,20 @@ hand, so cross-user checks are routine.
 """
 
 import pytest
+from django.utils import translation
 
 from accounts.models import MailAccount, User
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """A request in Korean leaves Korean active in the test's thread; start each test in
+    the default language so what a test reads outside a request never depends on order."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 def make_user(username: str, **extra) -> User:

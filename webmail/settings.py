@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "accounts",
     "mailbox",
+    "rules",
 ]
 
 MIDDLEWARE = [
@@ -229,6 +230,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "dispatch-polls": {"task": "mailbox.tasks.dispatch_polls", "schedule": 60.0},
     "sweep-outbox": {"task": "mailbox.tasks.sweep_outbox", "schedule": 60.0},
+    # Snoozed mail is woken from the database's state: a restart or a missed run only
+    # delays it to the next minute.
+    "wake-snoozed": {"task": "mailbox.tasks.wake_snoozed", "schedule": 60.0},
 }
 
 # Production hardening; `manage.py check --deploy` is clean with DEBUG=false

@@ -16,5 +16,6 @@ urlpatterns = [
     # visitors who are not logged in: the login page's language switch posts here.
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("settings/accounts/", include("accounts.urls")),
+    path("settings/rules/", include("rules.urls")),
     path("", include("mailbox.urls")),
 ]

@@ -2,8 +2,10 @@
 accounts.formatting)."""
 
 from django import template
+from django.utils import timezone
 
 from accounts import formatting
+from mailbox import snooze
 
 register = template.Library()
 
@@ -25,3 +27,21 @@ def full_date(value):
 def size(value):
     """A size in bytes: "1.2 MB", "1.2MB" in Korean (filesizeformat's replacement)."""
     return formatting.file_size(value)
+
+
+@register.filter
+def wake_time(value):
+    """When a snoozed message comes back, in the user's zone: "Tomorrow, 8:00 AM"."""
+    return snooze.wake_time(value) if value else ""
+
+
+@register.simple_tag
+def snooze_choices():
+    """The Snooze menu's presets now, in the user's zone, and the earliest time it can
+    pick (for the datetime-local input's `min`)."""
+    now = timezone.now()
+    zone = timezone.get_current_timezone()
+    return {
+        "presets": snooze.presets(now, zone),
+        "min": timezone.localtime(now).strftime("%Y-%m-%dT%H:%M"),
+    }

@@ -143,6 +143,17 @@
     press(button);
   }
 
+  // "b": the reading pane's Snooze menu, open, with its first choice focused.
+  function snoozeMenu() {
+    const message = openMessage();
+    const summary = message && message.querySelector('[data-shortcut-target="snooze"]');
+    const menu = summary && summary.closest("details");
+    if (!menu) return;
+    menu.open = true;
+    const first = menu.querySelector(".menu-panel button");
+    if (first) first.focus();
+  }
+
   function back() {
     const link = document.querySelector('[data-shortcut-target="back"]');
     if (!link) return;
@@ -198,6 +209,7 @@
     "e": () => act("archive", ["archive"]),
     "#": () => act("trash", ["trash"]),
     "s": () => act("flag", ["flag", "unflag"]),
+    "b": snoozeMenu,
     "I": () => act("mark-read", ["mark_read"]),
     "U": () => act("mark-unread", ["mark_unread"]),
     "/": search,

@@ -65,16 +65,26 @@ def test_inbox_and_search_measure_pages_queries_and_plans(media):
     pages = inbox.run(users, runs=1)
     searches = search.run(users, runs=1)
 
-    assert set(pages["comparison"]) == set(inbox.PAGES)
+    assert set(pages["comparison"]) == set(inbox.PAGES + inbox.CONVERSATION_PAGES)
     for figures in pages["comparison"].values():
         assert {"big_ms", "small_ms", "ratio", "queries_big", "queries_small"} <= figures.keys()
         assert figures["queries_big"] > 0
     assert pages["pages"]["big"]["bulk_fragment"]["method"] == "POST"
     assert pages["pages"]["big"]["open_message_fragment"]["headers"]["HX-Target"] == "reading-pane"
-    assert set(pages["explain"]["big"]) == {"first_page", "middle_page", "last_page"}
+    assert set(pages["explain"]["big"]) == {
+        "first_page",
+        "middle_page",
+        "last_page",
+        "conversations_first_page",
+        "conversations_last_page",
+    }
+    assert pages["pages"]["big"]["conversations_first"]["queries"] == (
+        pages["pages"]["big"]["inbox_first"]["queries"] + 1  # the page's conversation counts
+    )
     assert pages["mailbox_sizes"]["big"]["inbox"] == 150
-    assert set(searches["comparison"]) == set(search.QUERIES)
+    assert set(searches["comparison"]) == set(search.ALL_QUERIES)
     assert searches["searches"]["big"]["word"]["hits"] >= 1
+    assert searches["searches"]["big"]["op_from"]["hits"] >= 1
     assert searches["searches"]["big"]["sender_name"]["hits"] >= 1
 
 
@@ -111,3 +121,14 @@ def test_send_runs_through_a_real_worker_and_writes_its_json(tmp_path):
     assert figures["ours"]["runs"][0]["received"] == figures["messages"]
     assert (figures["duplicates"], figures["losses"]) == (0, 0)
     assert {"floor", "ours", "ratio", "meets_ratio_target"} <= figures.keys()
+
+
+def test_export_measures_the_memory_of_each_kind_at_both_sizes(media):
+    from bench import export
+
+    data = export.run(small=5, big=20)
+
+    assert set(data["kinds"]) == set(export.KINDS)
+    for figures in data["kinds"].values():
+        assert {"small", "big", "ratio", "flat"} <= figures.keys()
+        assert figures["big"]["bytes"] > figures["small"]["bytes"] > 0

@@ -329,7 +329,7 @@ def test_print_shows_the_message_without_the_app_around_it(new_page, devmail):
     page.evaluate("() => { window.__printed = 0; window.print = () => { window.__printed++; }; }")
     # By keyboard: at this width the toolbar wraps, the menu opens leftwards over the
     # list pane, and the reading pane's overflow clips it under the pointer.
-    page.locator(".message-view details.menu > summary").press("Enter")
+    page.locator(".message-view details.menu > summary[aria-label='More actions']").press("Enter")
     print_item = page.get_by_role("button", name="Print", exact=True)
     expect(print_item).to_be_visible()
     print_item.press("Enter")

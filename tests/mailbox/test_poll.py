@@ -7,6 +7,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 
 from mailbox import ingest
 from mailbox.models import Attachment, Message, SkippedMessage
@@ -225,7 +226,8 @@ def test_server_down_is_recorded(alice, unused_port, db):
     )
     result = ingest.poll_account(account.pk)
     account.refresh_from_db()
-    assert "refused" in result.error.lower()
+    with translation.override("en"):
+        assert "refused" in account.last_poll_error_text.lower()
     assert account.last_poll_error == result.error
     assert account.auth_failures == 0
 

@@ -3,6 +3,7 @@
 import hashlib
 import io
 import itertools
+import re
 import zipfile
 from datetime import timedelta
 
@@ -204,6 +205,33 @@ def test_bulk_mark_read_unread_flag_unflag(alice_client, alice_account):
     post_bulk(alice_client, "unflag", [b])
     b.refresh_from_db()
     assert not b.flagged
+
+
+def test_a_toolbar_button_wins_over_the_menu_a_form_without_javascript_also_sends(
+    alice_client, alice_account
+):
+    # A browser without JavaScript submits the "With selected" menu's value with any button,
+    # so only buttons may be named "action".
+    a = store(alice_account, mf.plain("a"))
+    page = alice_client.get("/").content.decode()
+    named_action = re.findall(r"<(\w+)[^>]*\bname=\"action\"", page)
+    assert named_action and set(named_action) == {"button"}
+    alice_client.post(
+        "/mail/bulk/",
+        {"action": "archive", "menu_action": "mark_read", "ids": [a.pk], "folder": "inbox"},
+    )
+    a.refresh_from_db()
+    assert (a.folder, a.seen) == ("archive", False)
+
+
+def test_the_menus_apply_button_runs_the_menus_action(alice_client, alice_account):
+    a = store(alice_account, mf.plain("a"))
+    alice_client.post(
+        "/mail/bulk/",
+        {"action": "menu", "menu_action": "mark_read", "ids": [a.pk], "folder": "inbox"},
+    )
+    a.refresh_from_db()
+    assert (a.folder, a.seen) == ("inbox", True)
 
 
 def test_archive_trash_restore_and_delete_forever(alice_client, alice_account):

@@ -7,7 +7,7 @@ from email.parser import BytesParser
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from mailbox import ingest, outbox, reports
 from mailbox.models import Folder, Message, Outgoing, OutgoingStatus
@@ -217,7 +217,8 @@ def test_unreachable_server_retries(
     )
     outgoing.refresh_from_db()
     assert outgoing.status == OutgoingStatus.RETRYING
-    assert "refused" in outgoing.last_error.lower()
+    with translation.override("en"):
+        assert "refused" in outgoing.last_error_text.lower()
 
 
 def test_gives_up_after_the_retry_limit(alice, unused_port, db):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 
 import pytest
 
+from mailcore import failures
 from mailcore.pop3 import (
     ListingEntry,
     POP3AuthError,
@@ -89,8 +91,11 @@ class TestDovecot:
         pop = session(dovecot, pop3_user, security, verify_tls=True)
         with pytest.raises(POP3ConnectionError) as excinfo, pop:
             pass
-        assert "certificate verify" in excinfo.value.reply
-        assert "self-signed" in excinfo.value.reply
+        error = excinfo.value
+        assert (error.kind, error.reply) == (failures.TLS_CERTIFICATE, "")
+        assert "self-signed" in error.values["detail"]
+        assert (error.values["host"], error.values["port"]) == (dovecot.host, pop.port)
+        assert str(error).startswith("TLS certificate verification failed: ")
 
     @pytest.mark.parametrize("security", [Security.SSL, Security.STARTTLS])
     def test_verify_tls_false_accepts_self_signed_cert(self, dovecot, pop3_user, security):
@@ -107,6 +112,7 @@ class TestDovecot:
         with pytest.raises(POP3AuthError) as excinfo, pop:
             pass
         assert excinfo.value.reply == "-ERR [AUTH] Authentication failed."
+        assert excinfo.value.kind == failures.REPLY
         assert wrong not in str(excinfo.value)
         assert wrong not in repr(excinfo.value.args)
         assert wrong not in repr(pop)
@@ -124,7 +130,13 @@ class TestDovecot:
         )
         with pytest.raises(POP3ConnectionError) as excinfo, pop:
             pass
-        assert excinfo.value.reply == "Connection refused"
+        error = excinfo.value
+        assert (error.kind, error.reply, str(error)) == (
+            failures.CONNECTION_REFUSED,
+            "",
+            "Connection refused",
+        )
+        assert error.values == {"host": "127.0.0.1", "port": unused_port}
 
     def test_dele_then_quit_removes(self, dovecot, pop3_user):
         pop3_user.deliver(MESSAGE)
@@ -277,7 +289,9 @@ class TestFakeServer:
         )
         with pytest.raises(POP3ConnectionError) as excinfo, pop:
             pass
-        assert "STLS" in excinfo.value.reply
+        assert excinfo.value.kind == failures.STARTTLS_UNSUPPORTED
+        assert excinfo.value.reply == ""  # poplib's words, not the server's
+        assert "STLS" in str(excinfo.value)
         assert "PASS" not in server.commands
 
 
@@ -308,7 +322,28 @@ def test_silent_server_times_out():
         pop = POP3Session("127.0.0.1", port, "none", "u", "p", timeout=0.3)
         with pytest.raises(POP3ConnectionError) as excinfo, pop:
             pass
-    assert "Timed out" in excinfo.value.reply
+    assert excinfo.value.kind == failures.TIMEOUT
+    assert "Timed out" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (OSError(errno.EHOSTUNREACH, "No route to host"), failures.UNREACHABLE),
+        (
+            ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"),
+            failures.CONNECTION_CLOSED,
+        ),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), failures.UNKNOWN_HOST),
+        (OSError(errno.EACCES, "Permission denied"), failures.CONNECTION_FAILED),
+    ],
+)
+def test_operating_system_errors_have_codes_and_keep_their_english_text(error, kind):
+    pop = POP3Session("mail.example.test", 995, "ssl", "u", "p")
+    translated = pop._translate_os(error)
+    assert (translated.kind, translated.reply) == (kind, "")
+    assert translated.values["host"] == "mail.example.test"
+    assert error.strerror in str(translated)
 
 
 def test_bad_security_value_rejected():

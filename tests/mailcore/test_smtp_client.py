@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from mailcore import smtp
+from mailcore import failures, smtp
 from testkit.smtp_servers import free_port
 
 SENDER = "alice@example.test"
@@ -84,7 +84,9 @@ def test_untrusted_certificate_is_refused_when_verifying(smtp_server, tls):
     server = smtp_server(tls=tls)
     with pytest.raises(smtp.SMTPConnectionError) as caught:
         send(server, ssl_context=None, verify_tls=True)
-    assert "certificate" in caught.value.reply
+    assert caught.value.kind == failures.TLS_CERTIFICATE
+    assert caught.value.reply == ""
+    assert "certificate" in str(caught.value)
     assert caught.value.is_temporary
     assert server.messages == []
 
@@ -101,6 +103,31 @@ def test_starttls_refused_when_not_offered(smtp_server):
     with pytest.raises(smtp.SMTPProtocolError, match="STARTTLS"):
         send(server, security="starttls")
     assert server.events == []
+
+
+def test_starttls_not_offered_has_its_own_code_and_no_server_reply(smtp_server):
+    server = smtp_server()
+    with pytest.raises(smtp.SMTPProtocolError) as caught:
+        send(server, security="starttls")
+    assert (caught.value.kind, caught.value.reply) == (failures.STARTTLS_UNSUPPORTED, "")
+    assert str(caught.value) == "The server does not offer STARTTLS."
+
+
+def test_auth_not_offered_has_its_own_code(smtp_server):
+    server = smtp_server()  # no AUTH advertised
+    with pytest.raises(smtp.SMTPAuthError) as caught:
+        send(server, username="alice", password="s3cret")
+    assert (caught.value.kind, caught.value.reply) == (failures.AUTH_UNSUPPORTED, "")
+    assert str(caught.value) == "The server does not offer AUTH."
+
+
+def test_a_refusal_is_the_servers_reply_verbatim(smtp_server):
+    server = smtp_server(auth={"alice": "s3cret"})
+    with pytest.raises(smtp.SMTPAuthError) as caught:
+        send(server, username="alice", password="wrong")
+    assert caught.value.kind == failures.REPLY
+    assert caught.value.reply == str(caught.value)
+    assert caught.value.reply.startswith("535 ")
 
 
 def test_auth_required_and_given(smtp_server):
@@ -272,17 +299,21 @@ def test_non_ascii_address_with_smtputf8(smtp_server):
 
 
 def test_connection_refused_on_a_closed_port():
+    port = free_port()
     with pytest.raises(smtp.SMTPConnectionError) as caught:
         smtp.send_message(
             "127.0.0.1",
-            free_port(),
+            port,
             "none",
             envelope_from=SENDER,
             recipients=["bob@example.test"],
             data=MESSAGE,
             timeout=5,
         )
-    assert "refused" in caught.value.reply
+    assert caught.value.kind == failures.CONNECTION_REFUSED
+    assert caught.value.values == {"host": "127.0.0.1", "port": port}
+    assert caught.value.reply == ""
+    assert str(caught.value) == f"Connection to 127.0.0.1:{port} refused."
     assert caught.value.code is None
     assert caught.value.is_temporary
 

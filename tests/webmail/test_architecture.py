@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ["webmail", "mailbox", "accounts", "devmail", "mailcore", "testkit", "bench", "tests"]
+PACKAGES = [
+    "webmail",
+    "rules",
+    "mailbox",
+    "accounts",
+    "devmail",
+    "mailcore",
+    "testkit",
+    "bench",
+    "tests",
+]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 MAX_MODULE_LINES = 800
 
@@ -74,6 +84,14 @@ def test_a_lower_layer_importing_a_higher_one_breaks_the_contract(tree):
     result = lint_imports(tree)
     assert result.returncode == 1
     assert "accounts.probe -> mailbox.models" in result.stdout
+
+
+def test_mailbox_importing_the_rules_app_breaks_the_contract(tree):
+    # rules sits above mailbox: it registers its filter with mailbox.arrival, never the reverse.
+    (tree / "mailbox" / "probe.py").write_text("from rules import filtering\n")
+    result = lint_imports(tree)
+    assert result.returncode == 1
+    assert "mailbox.probe -> rules.filtering" in result.stdout
 
 
 def test_no_module_outside_tests_and_migrations_is_over_800_lines():

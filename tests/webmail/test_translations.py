@@ -16,7 +16,7 @@ from django.utils import translation
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "locale" / "ko" / "LC_MESSAGES"
-SOURCES = ["webmail", "mailbox", "accounts", "templates", "static", "manage.py"]
+SOURCES = ["webmail", "rules", "mailbox", "accounts", "templates", "static", "manage.py"]
 DOMAINS = ["django", "djangojs"]
 
 

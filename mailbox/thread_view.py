@@ -1,0 +1,125 @@
+"""The reading pane in conversation view: the opened message's whole conversation.
+
+Each message gets what the reading pane's card needs (mailbox/_message_card.html): its
+attachments, its text or sanitized-HTML facts, its delivery record. A constant number of
+queries whatever the thread's length: the conversation with accounts and delivery
+records, the attachments of all of it, the trusted senders among its senders.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, prefetch_related_objects
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+
+from mailcore import sanitize
+
+from . import threading
+from .models import Attachment, Folder, Message, TrustedSender
+
+# What the card of a message needs beside it (views._message_context gives the opened one's).
+CARD_KEYS = (
+    "message",
+    "attachments",
+    "text_html",
+    "show_remote",
+    "remote_blocked",
+    "body_on_dark",
+    "delivery",
+)
+
+
+class Thread(list):
+    """The reading pane's entries of a conversation; `truncated`: older ones left out."""
+
+    def __init__(self, items: list[dict], truncated: bool) -> None:
+        super().__init__(items)
+        self.truncated = truncated
+        self.limit = threading.MAX_SHOWN
+        # Translated once per conversation, not once per message.
+        self.labels = {
+            "open": gettext("Open"),
+            "reply": gettext("Reply"),
+            "reply_all": gettext("Reply all"),
+            "forward": gettext("Forward"),
+            "trash": gettext("Move to Trash"),
+        }
+
+
+def _folder_label(message: Message) -> str:
+    if message.folder == Folder.USER:
+        return message.user_folder.name if message.user_folder else Folder.USER.label
+    return Folder(message.folder).label
+
+
+def _card(message: Message, trusted: set[str]) -> dict:
+    show_remote = bool(message.from_address) and message.from_address.lower() in trusted
+    remote_blocked = body_on_dark = False
+    if message.html_body:
+        clean = sanitize.sanitize_email_html(message.html_body, allow_remote=show_remote)
+        remote_blocked = clean.remote_blocked and not show_remote
+        body_on_dark = not clean.sets_colours
+    return {
+        "message": message,
+        "attachments": message.listed_attachments,
+        # render_plain_text escapes everything it does not generate itself.
+        "text_html": mark_safe(sanitize.render_plain_text(message.text_body))  # noqa: S308
+        if message.text_body and not message.html_body
+        else "",
+        "show_remote": show_remote,
+        "remote_blocked": remote_blocked,
+        "body_on_dark": body_on_dark,
+        "delivery": getattr(message, "outgoing", None),
+    }
+
+
+def thread_items(user, message: Message, opened: dict) -> Thread | None:
+    """The conversation of `message` as the reading pane lists it, oldest first, or None
+    when the user reads message by message or the conversation is this message alone.
+    `opened` is the opened message's own card context (it keeps its choices, such as
+    images shown on request)."""
+    if not user.conversation_view or message.thread_id is None:
+        return None
+    members, more = threading.conversation(message)
+    if len(members) < 2:
+        return None
+    # The list row the page redraws for this message keeps its count.
+    if more:
+        threading.conversation_sizes(user, [message], message.folder)
+    else:
+        message.thread_size = len(members)
+    prefetch_related_objects(
+        members,
+        Prefetch(
+            "attachments",
+            queryset=Attachment.objects.filter(inline=False),
+            to_attr="listed_attachments",
+        ),
+        "user_folder",
+    )
+    senders = {m.from_address.lower() for m in members if m.from_address and m.html_body}
+    trusted = (
+        set(
+            TrustedSender.objects.filter(owner=user, address__in=senders).values_list(
+                "address", flat=True
+            )
+        )
+        if senders
+        else set()
+    )
+    newest = members[-1].pk
+    with_body = {m.pk for m in members[-threading.MAX_CARDS :]} | {message.pk}
+    items = []
+    for member in members:
+        if member.pk == message.pk:
+            item = {key: opened[key] for key in CARD_KEYS}
+            item["message"] = message
+        elif member.pk in with_body:
+            item = _card(member, trusted)
+        else:  # a line that links to it: a long conversation costs what a short one does
+            item = {"message": member, "brief": True}
+        item["current"] = member.pk == message.pk
+        item["open"] = item["current"] or member.pk == newest
+        item["folder_label"] = _folder_label(member)
+        items.append(item)
+    return Thread(items, more)

@@ -1,0 +1,234 @@
+"""Conversations, stored: thread ids at ingest and send, the backfill, and what pages ask.
+
+Every message gets its ``Message.thread_id`` in the transaction that stores it
+(:func:`assign`, called by ``ingest.store_message``, which polled mail, the Sent
+copies of the outbox and imports all go through). Placement is
+``mailcore.threads.place_message``: a message joins the thread of any Message-ID it
+carries or refers to (``ThreadKey`` rows, one per id per owner), threads its ids link
+are merged, and a prefix-only reply without ids falls back on the subject
+(``Message.thread_subject``, a digest of ``subject_key``). A thread's id is the
+primary key of the message that started it; a merge keeps the smaller id, so the
+oldest-stored thread wins.
+
+Cost at ingest: one ``ThreadKey`` lookup for all of a message's ids, one update of
+the message, one bulk insert of the ids not known yet; a subject lookup only for a
+reply without references; two updates only when threads merge.
+
+Pages pay nothing per row: the conversation list (:func:`latest_per_thread`) keeps a
+message only if no newer message of its thread is in the same list (a ``NOT EXISTS``
+on the ``(owner, thread_id, folder, -date, -id)`` index), and the counts of a page's
+rows are one aggregate query (:func:`conversation_sizes`).
+
+Mail stored before threading existed is threaded by :func:`thread_owner` (the
+migration ``0010`` and ``manage.py thread_mail``), which replays placement in date
+order with ``mailcore.threads.assign_threads``.
+
+Known limit: two polls of one user's accounts storing replies to one new id at the same
+moment may both start a thread; the unique ``(owner, message_id)`` key keeps the
+first, and the second message stays in its own thread until a later message links them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from mailcore import threads
+
+from .models import Folder, Message, ThreadKey
+
+# Conversations leave out what the user threw away, unless that is where they look.
+HIDDEN_FOLDERS = frozenset({Folder.TRASH, Folder.JUNK})
+# A reading pane shows at most this many messages of a conversation (the newest).
+MAX_SHOWN = 50
+# Of those, the newest this many (and the opened one) come with their bodies, collapsed
+# or open; older ones are a line linking to the message.
+MAX_CARDS = 10
+BATCH = 1000
+
+
+def message_keys(
+    message_id: str, in_reply_to: str, references: str
+) -> tuple[str | None, list[str]]:
+    """(own id, ancestors oldest first) from the stored fields (bare ids)."""
+    own = threads.ancestor_ids([message_id]) if message_id else []
+    own_id = own[0] if own else None
+    ancestors = threads.ancestor_ids(
+        references.split(), [in_reply_to] if in_reply_to else None, own_id
+    )
+    return own_id, ancestors
+
+
+def subject_digest(key: str) -> str:
+    """What ``Message.thread_subject`` holds for a subject key ("" for none)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32] if key else ""
+
+
+def assign(message: Message) -> int:
+    """Put a just-saved message into its conversation; returns (and sets) its thread id.
+
+    Runs in the caller's transaction (``ingest.store_message``).
+    """
+    owner = message.owner_id
+    own_id, ancestors = message_keys(message.message_id, message.in_reply_to, message.references)
+    key = threads.subject_key(message.subject)
+    digest = subject_digest(key.key)
+    known: dict[str, int] = {}
+
+    def lookup_ids(ids):
+        known.update(
+            ThreadKey.objects.filter(owner_id=owner, message_id__in=ids).values_list(
+                "message_id", "thread_id"
+            )
+        )
+        return known
+
+    def lookup_subject(_key: str) -> int | None:
+        return (
+            Message.objects.filter(
+                owner_id=owner,
+                thread_subject=digest,
+                date__gte=message.date - threads.SUBJECT_WINDOW,
+                thread_id__isnull=False,
+            )
+            .exclude(pk=message.pk)
+            .order_by("-date", "-id")
+            .values_list("thread_id", flat=True)
+            .first()
+        )
+
+    placement = threads.place_message(own_id, ancestors, key, lookup_ids, lookup_subject)
+    thread = message.pk if placement.thread is None else placement.thread
+    if placement.merge:
+        merged = list(placement.merge)
+        Message.objects.filter(owner_id=owner, thread_id__in=merged).update(thread_id=thread)
+        ThreadKey.objects.filter(owner_id=owner, thread_id__in=merged).update(thread_id=thread)
+    Message.objects.filter(pk=message.pk).update(thread_id=thread, thread_subject=digest)
+    new_keys = [
+        ThreadKey(owner_id=owner, message_id=ident, thread_id=thread)
+        for ident in placement.ids
+        if ident not in known
+    ]
+    if new_keys:
+        ThreadKey.objects.bulk_create(new_keys, ignore_conflicts=True)
+    message.thread_id, message.thread_subject = thread, digest
+    return thread
+
+
+# Backfill --------------------------------------------------------------------
+
+
+def thread_owner(owner_id: int, message_model=Message, key_model=ThreadKey) -> int:
+    """(Re)thread all of one user's mail as ingest would have; returns the message count.
+
+    Takes the model classes so the data migration can pass its historical ones. Reads
+    in chunks and writes in batches; the user's keys are rebuilt from scratch.
+    """
+    rows = (
+        message_model.objects.filter(owner_id=owner_id)
+        .order_by()
+        .values_list("pk", "message_id", "in_reply_to", "references", "subject", "date")
+        .iterator(chunk_size=BATCH * 2)
+    )
+    items, digests = [], {}
+    for pk, message_id, in_reply_to, references, subject, date in rows:
+        own_id, ancestors = message_keys(message_id, in_reply_to, references)
+        items.append(threads.ThreadMessage(pk, own_id, tuple(ancestors), subject, date))
+        digests[pk] = subject_digest(threads.subject_key(subject).key)
+    numbers = threads.assign_threads(items)
+    first: dict[int, int] = {}  # thread number → smallest pk in it: the thread id
+    for pk, number in numbers.items():
+        first[number] = min(pk, first.get(number, pk))
+    keys: dict[str, int] = {}
+    for item in items:
+        thread = first[numbers[item.key]]
+        for ident in (item.message_id, *item.ancestors):
+            if ident:
+                keys.setdefault(ident, thread)
+    with transaction.atomic():
+        key_model.objects.filter(owner_id=owner_id).delete()
+        message_model.objects.bulk_update(
+            [
+                message_model(pk=pk, thread_id=first[number], thread_subject=digests[pk])
+                for pk, number in numbers.items()
+            ],
+            ["thread_id", "thread_subject"],
+            batch_size=BATCH,
+        )
+        key_model.objects.bulk_create(
+            [key_model(owner_id=owner_id, message_id=i, thread_id=t) for i, t in keys.items()],
+            batch_size=BATCH,
+            ignore_conflicts=True,
+        )
+    return len(items)
+
+
+def unthreaded_owner_ids(message_model=Message) -> list[int]:
+    return list(
+        message_model.objects.filter(thread_id__isnull=True)
+        .order_by()
+        .values_list("owner_id", flat=True)
+        .distinct()
+    )
+
+
+# What pages ask ------------------------------------------------------------------
+
+
+def latest_per_thread(messages: QuerySet) -> QuerySet:
+    """`messages` (a folder's list, searched or not) with one row per conversation: the
+    newest of its messages in that list. Unthreaded messages stay rows of their own."""
+    newer = (
+        messages.order_by()
+        .filter(thread_id=OuterRef("thread_id"), date__gte=OuterRef("date"))
+        .filter(Q(date__gt=OuterRef("date")) | Q(id__gt=OuterRef("id")))
+    )
+    return messages.exclude(Exists(newer))
+
+
+def _shown(folder: str | None) -> frozenset[str]:
+    """The folders left out of a conversation seen from `folder`."""
+    return HIDDEN_FOLDERS - {folder}
+
+
+def conversation_sizes(owner, messages: Iterable[Message], folder: str | None) -> None:
+    """Set ``thread_size`` on each of a page's rows: one query for the whole page."""
+    rows = list(messages)
+    ids = {m.thread_id for m in rows if m.thread_id is not None}
+    sizes = (
+        dict(
+            Message.objects.filter(owner=owner, thread_id__in=ids)
+            .exclude(folder__in=_shown(folder))
+            .order_by()
+            .values("thread_id")
+            .annotate(n=Count("*"))
+            .values_list("thread_id", "n")
+        )
+        if ids
+        else {}
+    )
+    for m in rows:
+        m.thread_size = sizes.get(m.thread_id, 1)
+
+
+def conversation(message: Message, limit: int | None = None) -> tuple[list[Message], bool]:
+    """The messages of `message`'s conversation, oldest first, from every account and
+    folder but Trash and Junk (unless `message` is there): the newest `limit` of them,
+    and `message` itself if it is older. Second: whether older ones were left out."""
+    if message.thread_id is None:
+        return [message], False
+    limit = limit or MAX_SHOWN
+    newest = list(
+        Message.objects.filter(owner_id=message.owner_id, thread_id=message.thread_id)
+        .exclude(folder__in=_shown(message.folder))
+        .select_related("account", "outgoing")
+        .order_by("-date", "-id")[: limit + 1]
+    )
+    more = len(newest) > limit
+    shown = newest[:limit]
+    if more and all(m.pk != message.pk for m in shown):
+        shown.append(message)
+    return sorted(shown, key=lambda m: (m.date, m.pk)), more

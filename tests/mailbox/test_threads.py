@@ -1,0 +1,463 @@
+"""Conversations: threads stored at ingest and send, the conversation list, the thread view."""
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, reset_queries
+from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from mailbox import ingest, threading
+from mailbox.models import Folder, Message, Outgoing, ThreadKey
+from testkit import mailfactory as mf
+from tests.conftest import make_account
+from tests.mailbox.test_full_loop import devmail, devmail_account  # noqa: F401 - fixture
+
+_uidls = itertools.count(1)
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def mail(
+    message_id: str | None,
+    subject: str = "Quarterly plan",
+    *,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    minutes: int = 0,
+    from_: str = "Bob <bob@example.test>",
+) -> bytes:
+    headers = []
+    if in_reply_to:
+        headers.append(("In-Reply-To", in_reply_to))
+    if references:
+        headers.append(("References", references))
+    return mf.message(
+        mf.text_part(f"About {subject}, minute {minutes}.\n"),
+        subject=subject,
+        from_=from_,
+        to="Alice <alice@example.test>",
+        date=format_datetime(START + timedelta(minutes=minutes)),
+        message_id=f"<{message_id}>" if message_id else None,
+        headers=headers,
+    )
+
+
+def store(account, raw: bytes, folder=Folder.INBOX) -> Message:
+    return ingest.store_message(account, raw, f"thread-{next(_uidls)}", folder=folder)
+
+
+def thread_of(*messages: Message) -> set:
+    return set(
+        Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("thread_id", flat=True)
+    )
+
+
+# Threading at ingest and send -------------------------------------------------------
+
+
+def _send(client, user, account, **fields):
+    client.force_login(user)
+    data = {"account": account.pk, "body": "", "action": "send", **fields}
+    return client.post(reverse("compose"), data)
+
+
+def _reply(client, user, message):
+    """Reply through the read page's button and send the draft as it was prefilled."""
+    client.force_login(user)
+    response = client.post(reverse("reply", args=[message.pk]))
+    draft = Outgoing.objects.get(pk=int(response.url.rstrip("/").split("/")[-1]))
+    data = {
+        "account": draft.account_id,
+        "to": draft.to,
+        "subject": draft.subject,
+        "body": "Agreed.\n" + draft.body,
+        "action": "send",
+    }
+    return client.post(reverse("compose_edit", args=[draft.pk]), data)
+
+
+def test_a_conversation_holds_received_mail_and_sent_replies_through_poll_and_send(
+    client,
+    alice,
+    bob,
+    devmail,  # noqa: F811 - the fixture
+    django_capture_on_commit_callbacks,
+):
+    alice_account = devmail_account(alice, devmail, "alice-mail")
+    bob_account = devmail_account(bob, devmail, "bob-mail")
+    with django_capture_on_commit_callbacks(execute=True):
+        _send(client, bob, bob_account, to="alice@example.test", subject="Lunch on Friday?")
+    ingest.poll_account(alice_account.pk)
+    question = Message.objects.get(owner=alice, folder=Folder.INBOX)
+    with django_capture_on_commit_callbacks(execute=True):
+        _reply(client, alice, question)
+    ingest.poll_account(bob_account.pk)
+    bobs_copy = Message.objects.get(owner=bob, folder=Folder.INBOX)
+    with django_capture_on_commit_callbacks(execute=True):
+        _reply(client, bob, bobs_copy)
+    ingest.poll_account(alice_account.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        _send(client, alice, alice_account, to="bob@example.test", subject="Something else")
+
+    alices = Message.objects.filter(owner=alice)
+    lunch = alices.filter(subject__icontains="Lunch")
+    assert sorted(lunch.values_list("folder", flat=True)) == ["inbox", "inbox", "sent"]
+    assert len(set(lunch.values_list("thread_id", flat=True))) == 1
+    other = alices.get(subject="Something else")
+    assert other.thread_id is not None and other.thread_id != lunch.first().thread_id
+    # Bob's conversation is his own: the same Message-IDs, another thread.
+    bobs = set(Message.objects.filter(owner=bob).values_list("thread_id", flat=True))
+    assert not bobs & set(lunch.values_list("thread_id", flat=True))
+
+
+def test_a_reply_that_arrives_before_its_parent_is_joined_by_it(alice_account):
+    reply_to_reply = store(alice_account, mail("c@x", "Re: Plan", in_reply_to="<b@x>", minutes=20))
+    original = store(alice_account, mail("a@x", "Plan", minutes=0))
+    assert reply_to_reply.thread_id != original.thread_id  # nothing links them yet
+    reply = store(
+        alice_account, mail("b@x", "Re: Plan", in_reply_to="<a@x>", references="<a@x>", minutes=10)
+    )
+    assert len(thread_of(original, reply, reply_to_reply)) == 1
+    assert (
+        set(ThreadKey.objects.filter(owner=alice_account.user).values_list("thread_id", flat=True))
+        == {reply.thread_id}
+        == thread_of(original)
+    )
+
+
+def test_a_parent_arriving_after_its_reply_joins_the_replys_thread(alice_account):
+    reply = store(alice_account, mail("b@x", "Re: Plan", in_reply_to="<a@x>", minutes=10))
+    original = store(alice_account, mail("a@x", "Plan"))
+    assert thread_of(original, reply) == {reply.pk}
+
+
+def test_subject_fallback_joins_a_reply_without_references(alice_account):
+    original = store(alice_account, mail("inv-1@x", "Invoice 42"))
+    reply = store(alice_account, mail("inv-2@x", "RE: Invoice 42", minutes=60 * 24))
+    korean = store(alice_account, mail("inv-3@x", "답장: [billing] invoice 42", minutes=60 * 48))
+    assert len(thread_of(original, reply, korean)) == 1
+
+
+def test_subject_fallback_is_not_used_for_a_reply_with_references(alice_account):
+    original = store(alice_account, mail("inv-1@x", "Invoice 42"))
+    reply = store(alice_account, mail("inv-2@x", "Re: Invoice 42", in_reply_to="<elsewhere@x>"))
+    assert len(thread_of(original, reply)) == 2
+
+
+def test_subject_fallback_needs_a_reply_prefix_and_a_recent_original(alice_account):
+    original = store(alice_account, mail("inv-1@x", "Invoice 42"))
+    same_subject = store(alice_account, mail("inv-2@x", "Invoice 42", minutes=60))
+    month_later = store(alice_account, mail("inv-3@x", "Re: Invoice 42", minutes=60 * 24 * 40))
+    assert len(thread_of(original, same_subject, month_later)) == 3
+
+
+def test_threads_are_per_owner(alice_account, bob_account):
+    alices = store(alice_account, mail("shared@x", "Plan"))
+    bobs = store(bob_account, mail("shared-reply@x", "Re: Plan", in_reply_to="<shared@x>"))
+    assert alices.thread_id != bobs.thread_id
+    assert (
+        ThreadKey.objects.filter(owner=bob_account.user, message_id="shared@x").get().thread_id
+        == bobs.thread_id
+    )
+
+
+def test_threading_existing_mail_gives_the_threads_ingest_gives(alice_account):
+    messages = [
+        store(alice_account, mail("c@x", "Re: Plan", in_reply_to="<b@x>", minutes=20)),
+        store(alice_account, mail("a@x", "Plan")),
+        store(alice_account, mail("b@x", "Re: Plan", references="<a@x>", minutes=10)),
+        store(alice_account, mail("d@x", "Lunch")),
+        store(alice_account, mail("e@x", "Re: lunch", minutes=5)),
+        store(alice_account, mail("f@x", "Other")),
+    ]
+    groups = lambda: sorted(  # noqa: E731
+        sorted(m.pk for m in messages if thread_of(m) == {t}) for t in thread_of(*messages)
+    )
+    at_ingest = groups()
+    assert len(at_ingest) == 3
+    Message.objects.update(thread_id=None, thread_subject="")
+    ThreadKey.objects.all().delete()
+
+    call_command("thread_mail")
+
+    assert groups() == at_ingest
+    assert not Message.objects.filter(thread_id__isnull=True).exists()
+    assert (
+        ThreadKey.objects.filter(message_id="b@x").get().thread_id == thread_of(messages[0]).pop()
+    )
+
+
+# The conversation list ------------------------------------------------------------------
+
+
+def _conversation(account, name: str, size: int, minutes: int = 0) -> list[Message]:
+    """A conversation of `size` messages, a minute apart, all in the Inbox."""
+    made = []
+    for i in range(size):
+        parent = f"<{name}-{i - 1}@x>" if i else None
+        made.append(
+            store(
+                account,
+                mail(
+                    f"{name}-{i}@x",
+                    f"{'Re: ' if i else ''}{name}",
+                    in_reply_to=parent,
+                    minutes=minutes + i,
+                ),
+            )
+        )
+    return made
+
+
+@pytest.fixture
+def conversations_on(alice):
+    alice.conversation_view = True
+    alice.save(update_fields=["conversation_view"])
+    return alice
+
+
+def _rows(response) -> list[int]:
+    return [m.pk for m in response.context["page"].messages]
+
+
+def test_conversation_view_lists_one_row_per_conversation_with_its_count(
+    alice_client, conversations_on, alice_account
+):
+    plan = _conversation(alice_account, "plan", 3)
+    lunch = _conversation(alice_account, "lunch", 1, minutes=10)
+    sent = store(
+        alice_account,
+        mail(
+            "plan-sent@x",
+            "Re: plan",
+            in_reply_to="<plan-2@x>",
+            minutes=30,
+            from_="Alice <alice@example.test>",
+        ),
+        folder=Folder.SENT,
+    )
+
+    response = alice_client.get(reverse("folder", args=["inbox"]))
+
+    assert _rows(response) == [lunch[0].pk, plan[2].pk]  # the newest in the Inbox, newest first
+    page = response.content.decode()
+    assert "4 messages in this conversation" in page  # the sent reply counts too
+    assert "1 message in this conversation" not in page
+    sent_rows = _rows(alice_client.get(reverse("folder", args=["sent"])))
+    assert sent_rows == [sent.pk]
+
+
+def test_without_conversation_view_every_message_is_a_row(alice_client, alice_account):
+    plan = _conversation(alice_account, "plan", 3)
+    response = alice_client.get(reverse("folder", args=["inbox"]))
+    assert _rows(response) == [m.pk for m in reversed(plan)]
+    assert "in this conversation" not in response.content.decode()
+
+
+def test_conversation_list_groups_search_results_too(alice_client, conversations_on, alice_account):
+    plan = _conversation(alice_account, "plan", 3)
+    response = alice_client.get(reverse("folder", args=["inbox"]), {"q": "plan"})
+    assert _rows(response) == [plan[2].pk]
+
+
+def test_a_trashed_message_leaves_the_conversations_count(
+    alice_client, conversations_on, alice_account
+):
+    plan = _conversation(alice_account, "plan", 3)
+    Message.objects.filter(pk=plan[0].pk).update(folder=Folder.TRASH, trashed_from=Folder.INBOX)
+    page = alice_client.get(reverse("folder", args=["inbox"])).content.decode()
+    assert "2 messages in this conversation" in page
+    trash = alice_client.get(reverse("folder", args=["trash"]))
+    assert _rows(trash) == [plan[0].pk]
+    assert "3 messages in this conversation" in trash.content.decode()
+
+
+@pytest.mark.parametrize("conversations", [1, 8, 30])
+def test_conversation_list_costs_the_same_queries_at_any_size(
+    alice_client, conversations_on, alice_account, conversations, django_assert_num_queries
+):
+    for n in range(conversations):
+        _conversation(alice_account, f"c{n}", 3, minutes=n * 10)
+    url = reverse("folder", args=["inbox"])
+    alice_client.get(url)  # the session and caches settle
+    reset_queries()
+    with CaptureQueriesContext(connection) as baseline:
+        alice_client.get(url)
+    assert len(baseline) <= 12
+    with django_assert_num_queries(len(baseline)):
+        response = alice_client.get(url)
+    assert len(_rows(response)) == conversations
+
+
+def test_conversation_list_query_count_does_not_grow_with_the_page(
+    alice_client, conversations_on, alice_account
+):
+    def count() -> int:
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            alice_client.get(reverse("folder", args=["inbox"]))
+        return len(captured)
+
+    _conversation(alice_account, "first", 2)
+    small = count()
+    for n in range(40):
+        _conversation(alice_account, f"c{n}", 2, minutes=10 + n * 3)
+    assert count() == small
+
+
+# Reading a conversation -----------------------------------------------------------------
+
+
+def test_opening_a_message_shows_its_whole_conversation_oldest_first(
+    alice_client, conversations_on, alice_account
+):
+    plan = _conversation(alice_account, "plan", 3)
+    sent = store(
+        alice_account,
+        mail(
+            "plan-sent@x",
+            "Re: plan",
+            in_reply_to="<plan-2@x>",
+            minutes=30,
+            from_="Alice <alice@example.test>",
+        ),
+        folder=Folder.SENT,
+    )
+
+    response = alice_client.get(reverse("read_message", args=[plan[1].pk]))
+
+    items = response.context["thread"]
+    assert [i["message"].pk for i in items] == [plan[0].pk, plan[1].pk, plan[2].pk, sent.pk]
+    assert [i["open"] for i in items] == [False, True, False, True]  # the opened and the newest
+    page = response.content.decode()
+    assert page.count('<details class="thread-message" open>') == 2
+    assert page.count('<details class="thread-message">') == 2
+    for minute in (0, 1, 2, 30):
+        assert f"minute {minute}." in page  # every body is there, collapsed or not
+    assert f'id="thread-message-{sent.pk}"' in page
+    # Each message keeps its own actions: the others have their own reply buttons.
+    assert reverse("reply", args=[plan[0].pk]) in page
+    assert reverse("reply", args=[sent.pk]) in page
+
+
+def test_the_conversation_leaves_out_trash_and_junk(alice_client, conversations_on, alice_account):
+    plan = _conversation(alice_account, "plan", 3)
+    Message.objects.filter(pk=plan[0].pk).update(folder=Folder.TRASH, trashed_from=Folder.INBOX)
+    Message.objects.filter(pk=plan[1].pk).update(folder=Folder.JUNK)
+    response = alice_client.get(reverse("read_message", args=[plan[2].pk]))
+    assert response.context["thread"] is None  # alone outside Trash and Junk: a plain message
+    assert '<ol class="thread"' not in response.content.decode()
+
+
+def test_without_conversation_view_a_message_is_read_alone(alice_client, alice_account):
+    plan = _conversation(alice_account, "plan", 3)
+    response = alice_client.get(reverse("read_message", args=[plan[2].pk]))
+    assert response.context["thread"] is None
+    assert '<ol class="thread"' not in response.content.decode()
+
+
+def test_reading_a_conversation_costs_the_same_queries_at_any_length(
+    alice_client, conversations_on, alice_account
+):
+    def count(message) -> int:
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            alice_client.get(reverse("read_message", args=[message.pk]))
+        return len(captured)
+
+    short = _conversation(alice_account, "short", 2)
+    long = _conversation(alice_account, "long", 12, minutes=100)
+    assert count(long[-1]) == count(short[-1])
+
+
+def test_a_conversation_never_shows_another_users_mail(
+    alice_client, conversations_on, alice_account, bob
+):
+    plan = _conversation(alice_account, "plan", 2)
+    bobs_account = make_account(bob)
+    bobs = store(bobs_account, mail("bob-reply@x", "Re: plan", in_reply_to="<plan-1@x>", minutes=5))
+    response = alice_client.get(reverse("read_message", args=[plan[1].pk]))
+    assert [i["message"].pk for i in response.context["thread"]] == [plan[0].pk, plan[1].pk]
+    assert alice_client.get(reverse("read_message", args=[bobs.pk])).status_code == 404
+
+
+def test_conversation_view_is_a_preference(alice_client, alice):
+    response = alice_client.post(
+        reverse("preferences"),
+        {
+            "language": "",
+            "theme": "system",
+            "list_density": "comfortable",
+            "conversation_view": "on",
+            "keyboard_shortcuts": "on",
+            "time_zone": "",
+        },
+    )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.conversation_view is True
+    assert "conversation_view" in alice_client.get(reverse("account_list")).content.decode()
+
+
+def test_a_long_conversation_shows_its_newest_messages_and_the_opened_one(
+    alice_client, conversations_on, alice_account, monkeypatch
+):
+    monkeypatch.setattr(threading, "MAX_SHOWN", 3)
+    plan = _conversation(alice_account, "plan", 6)
+    response = alice_client.get(reverse("read_message", args=[plan[0].pk]))
+    shown = [i["message"].pk for i in response.context["thread"]]
+    assert shown == [plan[0].pk, plan[3].pk, plan[4].pk, plan[5].pk]
+    assert "Only the newest 3 messages of this conversation are shown." in response.content.decode()
+
+
+def test_older_messages_of_a_long_conversation_are_lines_that_link_to_them(
+    alice_client, conversations_on, alice_account, monkeypatch
+):
+    monkeypatch.setattr(threading, "MAX_CARDS", 2)
+    plan = _conversation(alice_account, "plan", 5)
+    page = alice_client.get(reverse("read_message", args=[plan[4].pk])).content.decode()
+    assert page.count('class="thread-item thread-brief"') == 3
+    assert f'href="{reverse("read_message", args=[plan[0].pk])}"' in page
+    assert page.count('<div class="text-body">') == 2  # bodies only for the cards
+    assert page.count('<details class="thread-message"') == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrading_threads_the_mail_stored_before_conversations():
+    from tests.mailbox.test_migrations import migrate
+
+    apps = migrate([("mailbox", "0009_add_own_folders_junk_snooze_conversations_and_imports")])
+    try:
+        user = apps.get_model("accounts", "User").objects.create(username="mig")
+        account = apps.get_model("accounts", "MailAccount").objects.create(
+            user=user, email="mig@example.test", pop3_host="127.0.0.1", smtp_host="127.0.0.1"
+        )
+        OldMessage = apps.get_model("mailbox", "Message")  # noqa: N806 - a model class
+        common = {"owner": user, "account": account, "size": 1, "raw_sha256": "ab" * 32}
+
+        def old(uidl, message_id, subject, minutes, **fields):
+            return OldMessage.objects.create(
+                uidl=uidl,
+                message_id=message_id,
+                subject=subject,
+                date=START + timedelta(minutes=minutes),
+                **common,
+                **fields,
+            ).pk
+
+        reply = old("u1", "b@x", "Re: Plan", 10, in_reply_to="a@x", references="a@x")
+        original = old("u2", "a@x", "Plan", 0)
+        other = old("u3", "z@x", "Lunch", 5)
+
+        migrate([("mailbox", "0010_thread_existing_mail_and_index_conversations")])
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+    threads = dict(Message.objects.values_list("pk", "thread_id"))
+    assert threads[reply] == threads[original] == min(reply, original)
+    assert threads[other] == other
+    assert ThreadKey.objects.get(message_id="a@x").thread_id == threads[original]
