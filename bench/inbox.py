@@ -40,6 +40,7 @@ PAGES = [
     "inbox_middle",
     "inbox_last",
     "folder_switch",
+    "own_folder",
     "open_message",
     "open_message_fragment",
     "bulk_fragment",
@@ -122,10 +123,16 @@ OPENED_HTML = (
 def prepare_user(user) -> dict[str, list[Request]]:
     """The requests of the measured pages for one user, and the message it opens."""
     from mailbox.listing import Cursor
-    from mailbox.models import Attachment, Message
+    from mailbox.models import Attachment, Folder, Message, UserFolder
 
     inbox = Message.objects.filter(owner=user, folder="inbox").order_by("-date", "-id")
     count = inbox.count()
+    # Own folders in use: two levels in the sidebar, a fifth of Archive filed in the inner one.
+    projects, _ = UserFolder.objects.get_or_create(owner=user, name="Projects", parent=None)
+    reports, _ = UserFolder.objects.get_or_create(owner=user, parent=projects, name="보고서")
+    archive = Message.objects.filter(owner=user, folder=Folder.ARCHIVE)
+    filed = list(archive.values_list("pk", flat=True)[::5])
+    Message.objects.filter(pk__in=filed).update(folder=Folder.USER, user_folder=reports)
     middle = inbox.values_list("pk", "date")[count // 2]
     opened_pk = middle[0]
     # The same opened message at every scale: HTML with a remote image, two attachments.
@@ -160,6 +167,7 @@ def prepare_user(user) -> dict[str, list[Request]]:
         "inbox_middle": [Request(f"/?before={cursor}")],
         "inbox_last": [Request("/?oldest=1")],
         "folder_switch": [Request("/mail/folder/archive/")],
+        "own_folder": [Request(f"/mail/folders/{reports.pk}/")],
         "open_message": [Request(f"/mail/{opened_pk}/")],
         # A click on a row: htmx GETs the message into #reading-pane.
         "open_message_fragment": [
