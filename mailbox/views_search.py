@@ -22,6 +22,14 @@ def search(request):
 def search_options(request):
     """The options form GETs here: on to the results of the query it builds, or the
     form again with what to correct."""
+    if not any(name in request.GET for name in SearchOptionsForm.base_fields):
+        # Asked for the form itself, filled in with the query on the page: the panel under
+        # the search box loads it when opened (htmx), or this page shows it.
+        query = request.GET.get("q", "")
+        form = SearchOptionsForm(user=request.user, initial=SearchOptionsForm.initial_for(query))
+        if request.htmx:
+            return render(request, "mailbox/_search_options_form.html", {"search_form": form})
+        return render(request, "mailbox/search_options.html", {"search_form": form})
     form = SearchOptionsForm(request.GET, user=request.user)
     if form.is_valid():
         return redirect(search_pages.search_url(form.query_string()))

@@ -38,7 +38,7 @@ def test_search_options_find_mail_with_attachments_from_a_sender_in_any_folder(n
     if AXE.is_file():
         page.context.add_init_script(path=str(AXE))
     log_in(page, "bob")
-    page.get_by_text("Search options").click()
+    page.get_by_text("Search options", exact=True).click()
     options = page.locator("#search-options form")
     expect(options).to_be_visible()
     if AXE.is_file():

@@ -446,13 +446,21 @@ def test_search_options_with_a_bad_date_ask_again(client, corpus):
 
 
 def test_every_page_offers_search_options_filled_with_the_query(client, corpus):
-    page = client.get(reverse("search"), {"q": "from:alice has:attachment 예산"}).content
-    html = page.decode()
-    assert 'action="/mail/search/options/"' in html
-    assert 'name="sender" value="alice"' in html
-    assert 'name="words" value="예산"' in html
-    assert re.search(r'name="has_attachment"[^>]*checked', html)
-    assert '<option value="Work/Reports">Work / Reports</option>' in html
+    query = "from:alice has:attachment 예산"
+    page = client.get(reverse("search"), {"q": query}).content.decode()
+    # The panel under the search box loads the form when opened; without JavaScript its
+    # link opens the same form as a page.
+    options_url = re.search(r'href="(/mail/search/options/\?q=[^"]*)"', page).group(1)
+    assert parse_qs(urlsplit(options_url).query)["q"] == [query]
+    assert 'name="sender"' not in page  # not rendered until asked for
+    for headers in ({"HTTP_HX_REQUEST": "true"}, {}):
+        html = client.get(options_url, **headers).content.decode()
+        assert 'action="/mail/search/options/"' in html
+        assert 'name="sender" value="alice"' in html
+        assert 'name="words" value="예산"' in html
+        assert re.search(r'name="has_attachment"[^>]*checked', html)
+        assert '<option value="Work/Reports">Work / Reports</option>' in html
+        assert ("<html" in html) == (headers == {})
 
 
 def test_in_typed_in_an_own_folder_searches_there_instead(client, corpus, jimin):
