@@ -72,3 +72,23 @@ ALL = frozenset(
         ALREADY_CONNECTED,
     }
 )
+
+
+class ServerError(Exception):
+    """Base of POP3Error and SMTPError: `kind`, `values` and `reply` as described above.
+
+    Without a kind, the message is the server's reply (kind REPLY).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = REPLY,
+        reply: str | None = None,
+        values: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.reply = message if reply is None and kind == REPLY else reply or ""
+        self.values: dict[str, object] = dict(values or {})

@@ -52,25 +52,9 @@ _RESPONSE_CODE = re.compile(r"-ERR \[([^\]\s]+)\]", re.IGNORECASE)
 _TEMPORARY_CODES = frozenset({"IN-USE", "LOGIN-DELAY", "SYS/TEMP"})
 
 
-class POP3Error(Exception):
-    """Base class. `kind` says what went wrong (a failures code), `values` its details,
-    `reply` the server's reply verbatim ("" when there is none); str(exc) in English.
-
-    Without a kind, the message is the server's reply (kind failures.REPLY).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        kind: str = failures.REPLY,
-        reply: str | None = None,
-        values: dict[str, object] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.reply = message if reply is None and kind == failures.REPLY else reply or ""
-        self.values: dict[str, object] = dict(values or {})
+class POP3Error(failures.ServerError):
+    """Base class: `kind`, `values` and `reply` as mailcore.failures describes them;
+    str(exc) in English."""
 
     @property
     def response_code(self) -> str | None:

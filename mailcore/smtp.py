@@ -29,11 +29,9 @@ from .security import Security, tls_context
 log = logging.getLogger(__name__)
 
 
-class SMTPError(Exception):
-    """Base class. `kind` says what went wrong (a failures code), `values` its details,
-    `reply` the server's reply verbatim ("" when there is none), `code` its SMTP reply
-    code; str(exc) in English. Without a kind, the message is the server's reply.
-    """
+class SMTPError(failures.ServerError):
+    """Base class: `kind`, `values` and `reply` as mailcore.failures describes them, and
+    `code`, the SMTP reply code; str(exc) in English."""
 
     def __init__(
         self,
@@ -44,10 +42,7 @@ class SMTPError(Exception):
         reply: str | None = None,
         values: dict[str, object] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.reply = message if reply is None and kind == failures.REPLY else reply or ""
-        self.values: dict[str, object] = dict(values or {})
+        super().__init__(message, kind=kind, reply=reply, values=values)
         self.code = code
 
     @property
