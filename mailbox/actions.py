@@ -65,18 +65,21 @@ def restore(owner, ids) -> int:
     return restored
 
 
+# The folders whose mail can be deleted forever, one by one or all at once.
+DELETABLE = (Folder.TRASH, Folder.JUNK)
+
+
 def delete_forever(owner, ids) -> int:
     """Delete messages that are in Trash or Junk (only there), with their files when
     unshared."""
-    return _delete(owned(owner, ids).filter(folder__in=(Folder.TRASH, Folder.JUNK)))
+    return _delete(owned(owner, ids).filter(folder__in=DELETABLE))
 
 
-def empty_trash(owner) -> int:
-    return _delete(Message.objects.filter(owner=owner, folder=Folder.TRASH))
-
-
-def empty_junk(owner) -> int:
-    return _delete(Message.objects.filter(owner=owner, folder=Folder.JUNK))
+def empty_folder(owner, folder: str) -> int:
+    """Delete every message of Trash or Junk forever."""
+    if folder not in DELETABLE:
+        raise ValueError(f"{folder} cannot be emptied")
+    return _delete(Message.objects.filter(owner=owner, folder=folder))
 
 
 def _delete(messages: QuerySet) -> int:

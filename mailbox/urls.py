@@ -1,17 +1,18 @@
 from django.urls import path
 
 from . import views, views_archive, views_compose, views_folders, views_search, views_snooze_junk
+from .models import Folder
 
 urlpatterns = [
     path("", views.folder_view, name="home"),
     path("mail/check/", views.check_mail, name="check_mail"),
     path("mail/status/", views.poll_status, name="poll_status"),
     path("mail/bulk/", views.bulk_action, name="bulk_action"),
-    path("mail/trash/empty/", views.empty_trash, name="empty_trash"),
+    path("mail/trash/empty/", views.empty_folder, {"folder": Folder.TRASH}, name="empty_trash"),
     path("mail/snooze/", views_snooze_junk.snooze_messages, name="snooze_messages"),
     path("mail/<int:pk>/snooze/", views_snooze_junk.snooze_message, name="snooze_message"),
     path("mail/junk/", views_snooze_junk.report_junk_messages, name="report_junk_messages"),
-    path("mail/junk/empty/", views_snooze_junk.empty_junk, name="empty_junk"),
+    path("mail/junk/empty/", views.empty_folder, {"folder": Folder.JUNK}, name="empty_junk"),
     path("mail/<int:pk>/junk/", views_snooze_junk.report_junk_message, name="report_junk_message"),
     path("settings/blocked/", views_snooze_junk.blocked_senders, name="blocked_senders"),
     path(

@@ -147,14 +147,15 @@ def bulk_action(request):
 
 
 @require_POST
-def empty_trash(request):
-    count = actions.empty_trash(request.user)
+def empty_folder(request, folder: str):
+    """Empty Trash or Junk (the URLconf says which)."""
+    count = actions.empty_folder(request.user, folder)
     flash.success(
         request,
         ngettext("Deleted %(count)s message forever.", "Deleted %(count)s messages forever.", count)
         % {"count": count},
     )
-    return redirect("folder", folder=Folder.TRASH)
+    return redirect("folder", folder=folder)
 
 
 def _shows_remote(request, message: Message) -> bool:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from . import actions, folders, junk, pages, snooze
+from . import folders, junk, pages, snooze
 from .forms_snooze_junk import (
     BlockSenderForm,
     BulkReportJunkForm,
@@ -120,17 +120,6 @@ def report_junk_message(request, pk: int):
     form.is_valid()  # one optional checkbox: always valid
     action, acted = _report(request, [message.pk], key, form.cleaned_data["block"])
     return _after(request, key, action, acted, message.pk)
-
-
-@require_POST
-def empty_junk(request):
-    count = actions.empty_junk(request.user)
-    flash.success(
-        request,
-        ngettext("Deleted %(count)s message forever.", "Deleted %(count)s messages forever.", count)
-        % {"count": count},
-    )
-    return redirect("folder", folder=Folder.JUNK)
 
 
 # Blocked senders (Settings) ----------------------------------------------------------
