@@ -469,26 +469,17 @@ def queue_read_receipt(message: Message, parsed) -> Outgoing:
         sender=addresses.Address(account.display_name, account.email),
         text=text,
     )
-    # Under raw/ like received mail: the Sent copy stored after delivery is the same file.
-    name, _ = ingest.store_blob("raw", built.data, ".eml")
-    now = timezone.now()
-    outgoing = Outgoing.objects.create(
-        owner=message.owner,
-        account=account,
-        status=OutgoingStatus.QUEUED,
-        is_read_receipt=True,
+    outgoing = _queue_bytes(
+        account,
+        built.data,
         to=", ".join(built.recipients),
-        subject=text.subject_for(message.subject)[:998],
-        raw_file=name,
+        subject=text.subject_for(message.subject),
         message_id=built.message_id,
         envelope_from=built.envelope_from,
         recipients=built.recipients,
-        size=len(built.data),
-        queued_at=now,
-        next_attempt_at=now,
+        is_read_receipt=True,
     )
     Message.objects.filter(pk=message.pk).update(read_receipt_sent=True)
-    _announce_queued_on_commit(outgoing.pk)
     return outgoing
 
 
@@ -511,7 +502,21 @@ def queue_redirect(account, data: bytes, to: str, *, subject: str = "") -> Outgo
         ("Resent-Message-ID", resent_id),
     ]
     head = b"".join(f"{name}: {value}".encode() + newline for name, value in fields)
-    data = head + data
+    return _queue_bytes(
+        account,
+        head + data,
+        to=to,
+        subject=subject,
+        message_id=resent_id[1:-1],
+        envelope_from=account.email,
+        recipients=[to],
+    )
+
+
+def _queue_bytes(account, data: bytes, *, to: str, subject: str, **fields) -> Outgoing:
+    """A queued Outgoing row for finished message bytes (a read receipt, a rule's
+    forward); its task is enqueued after the commit."""
+    # Under raw/ like received mail: the Sent copy stored after delivery is the same file.
     name, _ = ingest.store_blob("raw", data, ".eml")
     now = timezone.now()
     outgoing = Outgoing.objects.create(
@@ -521,12 +526,10 @@ def queue_redirect(account, data: bytes, to: str, *, subject: str = "") -> Outgo
         to=to,
         subject=subject[:998],
         raw_file=name,
-        message_id=resent_id[1:-1],
-        envelope_from=account.email,
-        recipients=[to],
         size=len(data),
         queued_at=now,
         next_attempt_at=now,
+        **fields,
     )
     _announce_queued_on_commit(outgoing.pk)
     return outgoing
