@@ -76,6 +76,23 @@ class User(AbstractUser):
         db_default=False,
         help_text=_("Group replies with the messages they answer, one row per conversation."),
     )
+    # The address book fills itself from these (contacts/collection.py); each can be off.
+    collect_recipients = models.BooleanField(
+        _("collect the addresses I write to"),
+        default=True,
+        db_default=True,
+        help_text=_("Every recipient of mail you send is kept for autocomplete."),
+    )
+    collect_reply_senders = models.BooleanField(
+        _("collect the senders I reply to"),
+        default=True,
+        db_default=True,
+    )
+    collect_trusted_senders = models.BooleanField(
+        _("collect the senders whose images I trust"),
+        default=True,
+        db_default=True,
+    )
 
 
 # The form's and admin's names for mailcore's security modes.

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "accounts",
     "mailbox",
     "rules",
+    "contacts",
 ]
 
 MIDDLEWARE = [
