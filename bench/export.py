@@ -1,5 +1,6 @@
 """Export memory: the Python heap's peak while a folder of 1,000 and of 10,000 messages
-is exported (mbox, zip of .eml, and the whole account as a zip of mbox files).
+is exported (mbox, zip of .eml, and the whole account as a zip of mbox files and as a
+zip of .eml files).
 
 The export streams: rows come from the database in chunks and each stored original is
 read when its turn comes, so the peak should not grow with the folder. The figure is the
@@ -10,11 +11,15 @@ table of contents would show; it slows the run, so no timing is taken under it).
 Messages are small text mails of similar size (1-4 KB, a third Korean), written as blobs
 and inserted as rows directly: the benchmark measures the export, not the ingest.
 
-    python -m bench.export [--quick]
+    python -m bench.export [--quick] [--sizes 1000,10000,50000]
+
+``--sizes`` takes the small and the big size and, optionally, larger ones: their peaks
+are reported too (``larger``), and ``ratio_largest`` is the largest's peak over the small.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import time
@@ -26,7 +31,7 @@ from bench.report import result_document, table
 from bench.users import make_user_and_account, new_login
 
 NAME = "export"
-KINDS = ["mbox", "eml-zip", "account-mbox"]
+KINDS = ["mbox", "eml-zip", "account-mbox", "account-eml-zip"]
 TARGET_RATIO = 1.5  # what "flat" means here; a list of 10x the messages would be ~10
 
 
@@ -81,8 +86,8 @@ def measure(user, kind: str) -> dict:
     messages, name = export.folder_messages(user, "inbox")
     tracemalloc.start()
     try:
-        if kind == "account-mbox":
-            result = export.account_export(user, "mbox")
+        if kind.startswith("account-"):
+            result = export.account_export(user, kind.removeprefix("account-"))
         else:
             result = export.export(user, messages, kind, name)
         written = sum(len(chunk) for chunk in result.chunks)
@@ -92,31 +97,45 @@ def measure(user, kind: str) -> dict:
     return {"bytes": written, "peak_mb": round(peak / 1e6, 3)}
 
 
-def run(small: int = 1000, big: int = 10000) -> dict:
+def run(small: int = 1000, big: int = 10000, larger: tuple[int, ...] = ()) -> dict:
     started = time.perf_counter()
-    users = {small: make_mailbox(small), big: make_mailbox(big)}
+    sizes = [small, big, *larger]
+    users = {n: make_mailbox(n) for n in sizes}
     setup = round(time.perf_counter() - started, 1)
     kinds = {}
     for kind in KINDS:
         figures = {n: measure(user, kind) for n, user in users.items()}
-        ratio = round(figures[big]["peak_mb"] / max(figures[small]["peak_mb"], 1e-6), 2)
+
+        def ratio(n: int, figures: dict = figures) -> float:
+            return round(figures[n]["peak_mb"] / max(figures[small]["peak_mb"], 1e-6), 2)
+
         kinds[kind] = {
             "small": figures[small],
             "big": figures[big],
-            "ratio": ratio,
-            "flat": ratio <= TARGET_RATIO,
+            "ratio": ratio(big),
+            "flat": ratio(big) <= TARGET_RATIO,
         }
-    return {"sizes": {"small": small, "big": big}, "kinds": kinds, "setup_s": setup}
+        if larger:
+            kinds[kind]["larger"] = {str(n): figures[n] for n in larger}
+            kinds[kind]["ratio_largest"] = ratio(max(sizes))
+    return {
+        "sizes": {"small": small, "big": big, "larger": list(larger)},
+        "kinds": kinds,
+        "setup_s": setup,
+    }
 
 
 def report(data: dict, quick: bool) -> dict:
     small, big = data["sizes"]["small"], data["sizes"]["big"]
+    larger = data["sizes"].get("larger", [])
     rows = [
         [
             kind,
             f["small"]["peak_mb"],
             f["big"]["peak_mb"],
+            *(f["larger"][str(n)]["peak_mb"] for n in larger),
             f["ratio"],
+            *([f["ratio_largest"]] if larger else []),
             round(f["big"]["bytes"] / 1e6, 1),
         ]
         for kind, f in data["kinds"].items()
@@ -125,14 +144,16 @@ def report(data: dict, quick: bool) -> dict:
         "export",
         f"peak MB at {small:,}",
         f"peak MB at {big:,}",
+        *(f"peak MB at {n:,}" for n in larger),
         "ratio",
+        *([f"ratio {max(larger):,}/{small:,}"] if larger else []),
         f"MB written at {big:,}",
     ]
     print(table(headers, rows))
     return result_document(
         NAME,
         data,
-        params={"small": small, "big": big, "quick": quick},
+        params={"small": small, "big": big, "larger": larger, "quick": quick},
         targets={"ratio_max": TARGET_RATIO},
         notes=[
             "tracemalloc peak while the whole export is consumed (chunks counted, not kept); "
@@ -142,12 +163,30 @@ def report(data: dict, quick: bool) -> dict:
     )
 
 
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("sizes are whole numbers, e.g. 1000,10000") from None
+    if len(sizes) < 2 or min(sizes) < 1 or sizes != sorted(set(sizes)):
+        raise argparse.ArgumentTypeError("at least two increasing sizes, e.g. 1000,10000")
+    return sizes
+
+
 def main(argv: list[str] | None = None) -> dict:
-    args = parser(__doc__.split("\n")[0]).parse_args(argv)
-    small, big = (100, 1000) if args.quick else (1000, 10000)
+    cli = parser(__doc__.split("\n")[0])
+    cli.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=None,
+        help="comma-separated folder sizes: small,big[,larger...] (default 1000,10000; "
+        "--quick: 100,1000)",
+    )
+    args = cli.parse_args(argv)
+    sizes = args.sizes or ([100, 1000] if args.quick else [1000, 10000])
 
     def body(db: BenchDatabase) -> dict:
-        data = run(small, big)
+        data = run(sizes[0], sizes[1], tuple(sizes[2:]))
         data["database"] = database_version()
         return report(data, args.quick)
 

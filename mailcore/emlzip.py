@@ -2,10 +2,14 @@
 
 Export: :func:`write_eml_zip` streams ``(raw, subject, date, folder)`` items as a zip
 (via :mod:`mailcore.zipstream`, constant memory). Each message is stored byte for byte
-as ``[folder/…/]YYYY-MM-DD HHMMSS Subject.eml``: the date first so that a file manager
-lists mail in order, Korean and other scripts kept (UTF-8 names, flagged as such), and
-nothing that a disk or an unzipper could misread (see :func:`eml_name`). Names are
-unique ignoring case (Windows and macOS disks), the later ones numbered " (2)", " (3)".
+as ``[folder/…/]000123 YYYY-MM-DD HHMMSS Subject.eml``: its number in the archive first
+(zero-padded, so that a file manager lists mail in the order given, oldest first), then
+the date, Korean and other scripts kept (UTF-8 names, flagged as such), and nothing that
+a disk or an unzipper could misread (see :func:`eml_name`). The number makes every name
+unique by construction, also ignoring case and Unicode normalization (Windows and macOS
+disks), so nothing remembers the names given out: memory stays flat for any number of
+messages (bench/export.py). :class:`NameAllocator` numbers repeats " (2)", " (3)" for the
+few names that are not numbered (one mbox per folder in a whole-account archive).
 
 Import: :func:`read_eml_zip` yields the .eml members of an uploaded zip as
 :class:`EmlFile`, and a :class:`SkippedMember` with a :class:`SkipReason` for every other
@@ -53,8 +57,11 @@ __all__ = [
 MAX_MEMBERS = 100_000
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
-# Room for " (99999).eml" and a folder path within the 255-byte limit of common disks.
+# Room for "000123 " and ".eml" (or " (2).mbox") within the 255-byte limit of disks.
 MAX_NAME_BYTES = 180
+# Digits of an exported message's number: names sort in order up to 999,999 messages (past
+# that the number grows a digit and stays unique; only the file manager's order suffers).
+NUMBER_DIGITS = 6
 _READ_BLOCK = 1 << 16
 
 _KEEP_FORMAT_CHARS = frozenset("\u200c\u200d")  # ZWNJ/ZWJ are needed by Persian and emoji
@@ -103,20 +110,34 @@ def clean_name_part(text: str, fallback: str = "_") -> str:
     return text or fallback
 
 
-def eml_name(subject: str, date: datetime | None, untitled: str = "message") -> str:
-    """``YYYY-MM-DD HHMMSS Subject.eml`` (the date as given), safe on any disk.
+def eml_name(
+    subject: str, date: datetime | None, untitled: str = "message", number: int | None = None
+) -> str:
+    """``[000123 ]YYYY-MM-DD HHMMSS Subject.eml`` (the date as given), safe on any disk.
 
-    ``untitled`` stands in for an empty subject (the caller may pass a translation).
+    ``untitled`` stands in for an empty subject (the caller may pass a translation);
+    ``number``, the message's place in the archive, comes first, zero-padded to
+    :data:`NUMBER_DIGITS`, before the cleaned (and, when too long, cut) rest: names with
+    different numbers differ whatever the subjects.
     """
+    number_part = f"{number:0{NUMBER_DIGITS}d} " if number is not None else ""
     stamp = f"{date:%Y-%m-%d %H%M%S} " if date is not None else ""
-    return clean_name_part(stamp + (subject.strip() or untitled), untitled) + ".eml"
+    return number_part + clean_name_part(stamp + (subject.strip() or untitled), untitled) + ".eml"
+
+
+def _folder_name(segment: str) -> str:
+    # A folder is never named like a message file, or "Work/x.eml" could be both.
+    name = clean_name_part(segment)
+    return name + "_" if name.casefold().endswith(".eml") else name
 
 
 class NameAllocator:
     """Unique archive paths: a repeated path gets " (2)", " (3)" ... before its extension.
 
     Paths compare ignoring case and Unicode normalization, as Windows and macOS disks do.
-    Remembers 8-byte digests, not the names, to keep memory small (about 70 bytes a name).
+    Remembers an 8-byte digest of every path given out (about 70 bytes a name), so it is
+    for a bounded number of names (one per folder), never one per message: messages are
+    numbered instead (:func:`write_eml_zip`).
     """
 
     def __init__(self) -> None:
@@ -141,14 +162,18 @@ class NameAllocator:
 
 
 def write_eml_zip(messages: Iterable[EmlExport], untitled: str = "message") -> Iterator[bytes]:
-    """Yield a zip of one .eml per message, byte for byte, in chunks of about 64 KB."""
-    names = NameAllocator()
+    """Yield a zip of one .eml per message, byte for byte, in chunks of about 64 KB.
+
+    The messages are numbered from 1 in the order given, across folders, and each name
+    starts with its number (:func:`eml_name`), so names are unique without remembering
+    any: memory does not grow with the number of messages.
+    """
 
     def members() -> Iterator[ZipMember]:
-        for message in messages:
-            folders = [clean_name_part(segment) for segment in message.folder]
-            path = "/".join([*folders, eml_name(message.subject, message.date, untitled)])
-            yield ZipMember(names.allocate(path), bytes(message.raw), message.date)
+        for number, message in enumerate(messages, 1):
+            folders = [_folder_name(segment) for segment in message.folder]
+            name = eml_name(message.subject, message.date, untitled, number)
+            yield ZipMember("/".join([*folders, name]), bytes(message.raw), message.date)
 
     return stream_zip(members())
 

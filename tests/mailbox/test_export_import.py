@@ -121,14 +121,14 @@ def test_mbox_export_quotes_from_lines_and_reads_back_to_the_same_bytes(alice, a
     assert sorted(sha(m.raw) for m in read_mbox(io.BytesIO(data))) == sorted(map(sha, raws))
 
 
-def test_eml_zip_names_messages_by_date_and_subject(alice, alice_account):
+def test_eml_zip_names_messages_by_number_date_and_subject(alice, alice_account):
     store_all(alice_account, [mf.plain("회의 안내", message_id="<a@x>")])
 
     messages, _ = export.folder_messages(alice, "inbox")
     data = b"".join(export.export(alice, messages, "eml-zip", "Inbox").chunks)
 
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    assert names == ["2024-03-05 010000 회의 안내.eml"]
+    assert names == ["000001 2024-03-05 010000 회의 안내.eml"]
 
 
 # --------------------------------------------------------------------------- downloads

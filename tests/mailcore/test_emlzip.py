@@ -4,6 +4,7 @@ import io
 import random
 import shutil
 import subprocess
+import unicodedata
 import zipfile
 from datetime import datetime
 
@@ -59,6 +60,20 @@ def test_empty_subject_uses_the_callers_word():
     assert eml_name("  ", WHEN, untitled="제목 없음") == "2024-03-05 070809 제목 없음.eml"
 
 
+def test_a_numbered_name_starts_with_the_zero_padded_number_and_keeps_korean():
+    assert (
+        eml_name("회의 자료 공유", WHEN, number=123)
+        == "000123 2024-03-05 070809 회의 자료 공유.eml"
+    )
+    assert eml_name("", None, untitled="제목 없음", number=1) == "000001 제목 없음.eml"
+
+
+def test_a_long_subject_is_cut_but_never_the_number_or_the_extension():
+    name = eml_name("가" * 300, WHEN, number=7)
+    assert name.startswith("000007 2024-03-05 070809 가가")
+    assert name.endswith("가.eml") and len(name.encode()) <= len("000007 ") + 180 + len(".eml")
+
+
 @pytest.mark.parametrize(
     ("subject", "expected"),
     [
@@ -107,23 +122,89 @@ def test_export_round_trips_messages_byte_for_byte():
     items = imported(data)
     assert [item.raw for item in items] == [RAW, *others]
     assert [item.name for item in items] == [
-        "2024-03-05 070809 same.eml",
-        "2024-03-05 070809 same (2).eml",
-        "2024-03-05 070809 same (3).eml",
+        "000001 2024-03-05 070809 same.eml",
+        "000002 2024-03-05 070809 same.eml",
+        "000003 2024-03-05 070809 same.eml",
     ]
+
+
+def test_many_messages_with_one_subject_get_names_unique_ignoring_case_and_normalization():
+    subjects = ["Same", "SAME", "same", "\u1112\u1161\u11ab", "한"]  # 한 in NFD (macOS) and NFC
+    messages = [EmlExport(RAW, subjects[n % 5], WHEN) for n in range(2000)]
+    names = zipfile.ZipFile(io.BytesIO(export(*messages))).namelist()
+    folded = {unicodedata.normalize("NFC", name).casefold() for name in names}
+    assert len(names) == len(folded) == 2000
+    assert sorted(names) == names  # a file manager lists them in the order given
+    assert names[3] == "000004 2024-03-05 070809 한.eml"  # stored NFC, Korean intact
+
+
+def test_hostile_subjects_make_safe_member_names():
+    hostile = [
+        "../../etc/passwd",
+        "/absolute",
+        "C:\\Windows\\system32",
+        "CON",
+        "nul.txt",
+        "a\x00b\x1bc\x7f",
+        "invoice\u202egpj.exe",
+        "...",
+        "x" * 1000,
+        "\r\n",
+    ]
+    data = export(*(EmlExport(RAW, subject, None, folder=("..", "AUX")) for subject in hostile))
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    names = archive.namelist()
+    assert len(set(names)) == len(hostile)
+    for name in names:
+        *folders, base = name.split("/")
+        assert folders == ["_", "_AUX"]
+        assert base.endswith(".eml") and len(base.encode()) <= 191
+        assert not any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name)
+        assert "\\" not in name and ":" not in name and not name.startswith("/")
+    assert names[0] == "_/_AUX/000001 _.._etc_passwd.eml"
+    assert names[7] == "_/_AUX/000008 message.eml"  # nothing left of "...": the fallback
+
+
+def test_a_folder_named_like_a_message_file_stays_a_folder():
+    data = export(
+        EmlExport(RAW, "x", WHEN, folder=("000002 2024-03-05 070809 x.EML",)),
+        EmlExport(RAW, "x", WHEN),
+    )
+    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == [
+        "000002 2024-03-05 070809 x.EML_/000001 2024-03-05 070809 x.eml",
+        "000002 2024-03-05 070809 x.eml",
+    ]
+
+
+def test_every_eml_reads_back_byte_exact_with_pythons_zipfile(monkeypatch):
+    monkeypatch.setattr(zipstream, "SPOOL_SIZE", 512)  # the directory spooled to disk too
+    rng = random.Random(14)
+    raws = [
+        RAW,
+        b"",
+        b"Subject: lf only\n\nline\nFrom me\n",
+        b"Subject: cr lf\r\n\r\nline\r\n.\r\n",
+        rng.randbytes(300_000),  # incompressible, beyond one output chunk: stored
+        b"Subject: big\r\n\r\n" + b"compressible line\r\n" * 20_000,
+        *(rng.randbytes(rng.randint(1, 3000)) for _ in range(200)),
+    ]
+    data = export(*(EmlExport(raw, "회의", WHEN) for raw in raws))
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert archive.testzip() is None
+    assert [archive.read(info) for info in archive.infolist()] == raws
 
 
 def test_export_sets_the_utf8_flag_for_korean_names_and_the_message_time():
     data = export(EmlExport(RAW, "회의", WHEN, folder=("업무", "보고서")))
     (info,) = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    assert info.filename == "업무/보고서/2024-03-05 070809 회의.eml"
+    assert info.filename == "업무/보고서/000001 2024-03-05 070809 회의.eml"
     assert info.flag_bits & 0x800
     assert info.date_time == (2024, 3, 5, 7, 8, 8)  # DOS time has two-second steps
 
 
 def test_folder_names_cannot_climb_out_of_the_archive():
     data = export(EmlExport(RAW, "x", WHEN, folder=("..", "a/b")))
-    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["_/a_b/2024-03-05 070809 x.eml"]
+    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["_/a_b/000001 2024-03-05 070809 x.eml"]
 
 
 def test_export_is_lazy():
@@ -150,9 +231,11 @@ def test_streamed_member_of_unknown_size_round_trips():
     assert archive.getinfo("Inbox.mbox").flag_bits & 0x08  # sizes in a data descriptor
 
 
-def test_zip64_records_are_read_by_python_and_info_zip(monkeypatch, tmp_path):
+@pytest.mark.parametrize("spool_size", [zipstream.SPOOL_SIZE, 64], ids=["memory", "disk"])
+def test_zip64_records_are_read_by_python_and_info_zip(monkeypatch, tmp_path, spool_size):
     monkeypatch.setattr(zipstream, "ZIP64_LIMIT", 10)
     monkeypatch.setattr(zipstream, "ZIP64_COUNT_LIMIT", 2)
+    monkeypatch.setattr(zipstream, "SPOOL_SIZE", spool_size)
     members = [ZipMember(f"{n}.eml", RAW, WHEN) for n in range(3)]
     members.append(ZipMember("big.mbox", iter([RAW] * 3), WHEN))
     data = b"".join(stream_zip(members))
