@@ -14,7 +14,7 @@ response is consumed after the view (and its middleware) has returned.
 
 The whole account is one zip: with ``mbox``, one ``<folder>.mbox`` member per folder
 (own folders nested as ``Parent/Child.mbox``), each streamed as it is written; with
-``eml-zip``, one ``<folder>/…/<date> <subject>.eml`` per message.
+``eml-zip``, one ``<folder>/…/<number> <date> <subject>.eml`` per message.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from .search import filter_by_search
 
 FORMATS = ("mbox", "eml-zip")
 CHUNK_SIZE = 200  # rows fetched per database round trip
-EXPORT_FIELDS = ("pk", "raw_file", "from_address", "date", "received_at", "subject")
+EXPORT_FIELDS = ("pk", "raw_file", "from_address", "date", "header_date", "received_at", "subject")
 
 
 @dataclass(frozen=True)
@@ -111,20 +111,23 @@ def user_zone(owner) -> tzinfo:
         return UTC
 
 
+def _own_date(message: Message, zone: tzinfo):
+    # The message's own date, also after waking from snooze moved its `date` (the list's).
+    own = message.own_date
+    return own.astimezone(zone) if own else None
+
+
 def mbox_chunks(messages: QuerySet) -> Iterator[bytes]:
     """An mboxrd file of ``messages``, oldest first, one chunk per message."""
     return write_mbox(
-        (read_raw(m), m.from_address, m.received_at or m.date) for m in _rows(messages)
+        (read_raw(m), m.from_address, m.received_at or m.own_date) for m in _rows(messages)
     )
 
 
 def eml_zip_chunks(messages: QuerySet, zone: tzinfo, untitled: str) -> Iterator[bytes]:
-    """A zip of one .eml per message, named by date (in ``zone``) and subject."""
+    """A zip of one .eml per message, named by number, date (in ``zone``) and subject."""
     return write_eml_zip(
-        (
-            EmlExport(read_raw(m), m.subject, m.date.astimezone(zone) if m.date else None)
-            for m in _rows(messages)
-        ),
+        (EmlExport(read_raw(m), m.subject, _own_date(m, zone)) for m in _rows(messages)),
         untitled=untitled,
     )
 
@@ -208,8 +211,7 @@ def account_export(owner, fmt: str) -> Export:
     def emls() -> Iterator[EmlExport]:
         for folder, pk, path in places:
             for m in _rows(_place_messages(owner, folder, pk)):
-                date = m.date.astimezone(zone) if m.date else None
-                yield EmlExport(read_raw(m), m.subject, date, path)
+                yield EmlExport(read_raw(m), m.subject, _own_date(m, zone), path)
 
     return Export(f"{name}.zip", "application/zip", write_eml_zip(emls(), untitled=untitled))
 

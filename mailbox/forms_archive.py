@@ -1,13 +1,15 @@
 """Forms of the import and export page: which file, into which folder of which account."""
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.formatting import file_size
 from accounts.models import MailAccount
 
 from . import folders
 from .export import FORMATS
-from .importing import IMPORT_FOLDERS
+from .importing import IMPORT_FOLDERS, max_upload_bytes
 from .models import Folder
 
 
@@ -19,10 +21,7 @@ def import_folder_choices(user) -> list[tuple[str, str]]:
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(
-        label=_("File"),
-        help_text=_("An mbox file, an .eml file, or a zip of .eml files."),
-    )
+    file = forms.FileField(label=_("File"))  # its help names the size limit
     folder = forms.ChoiceField(label=_("Into folder"), initial=Folder.INBOX)
     account = forms.ModelChoiceField(
         label=_("Mail account"),
@@ -32,15 +31,42 @@ class ImportForm(forms.Form):
         help_text=_("The account the imported messages belong to."),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, too_large: bool = False, **kwargs):
+        """``too_large``: the upload handler refused the file (importing.UploadLimit)."""
         super().__init__(*args, **kwargs)
         self.user = user
+        self.too_large = too_large
+        limit = file_size(max_upload_bytes())
+        self.fields["file"].help_text = gettext(
+            "An mbox file, an .eml file, or a zip of .eml files, up to %(limit)s."
+        ) % {"limit": limit}
+        # For the page's script: the same refusal before a byte is sent.
+        self.fields["file"].widget.attrs.update(
+            {
+                "data-max-bytes": str(max_upload_bytes()),
+                "data-too-large": self.too_large_message(),
+            }
+        )
+        if too_large:
+            self.fields["file"].required = False  # the error below says what happened
         self.fields["folder"].choices = import_folder_choices(user)
         accounts = MailAccount.objects.filter(user=user).order_by("pk")
         self.fields["account"].queryset = accounts
         first = accounts.first()
         if first is not None:
             self.fields["account"].initial = first.pk
+
+    @staticmethod
+    def too_large_message() -> str:
+        return gettext(
+            "The file is larger than %(limit)s, the most an import can take. Split it into "
+            "smaller files, or ask the administrator to import it on the server."
+        ) % {"limit": file_size(max_upload_bytes())}
+
+    def clean_file(self):
+        if self.too_large:
+            raise forms.ValidationError(self.too_large_message(), code="too_large")
+        return self.cleaned_data["file"]
 
     def clean_account(self):
         # Not asked (one account, or a script's post): the user's first account.

@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO
 
+from django.conf import settings
 from django.core.files.storage import default_storage
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
@@ -80,6 +82,66 @@ def skip_reason_text(code: str) -> str:
 
 def error_text(code: str) -> str:
     return str(ERRORS.get(code, ERRORS["internal"]))
+
+
+# --------------------------------------------------------------------------- uploading
+
+
+def max_upload_bytes() -> int:
+    """The largest upload the import page takes (WEBMAIL_IMPORT_MAX_BYTES)."""
+    return settings.WEBMAIL_IMPORT_MAX_BYTES
+
+
+class UploadLimit(FileUploadHandler):
+    """The first of a request's upload handlers: refuses an upload over ``limit`` bytes
+    while it streams in, so the handlers after it (memory, then a temporary file on
+    disk) never hold more than ``limit`` of it, and nothing of a refused file is kept.
+
+    Django limits the other fields (DATA_UPLOAD_MAX_MEMORY_SIZE) but not files: without
+    this, an upload of any size is written to a temporary file, then copied to storage.
+    A refused file is skipped (SkipFile: its temporary file is closed and deleted, the
+    rest of its bytes read and dropped), the other fields are still read, and the view
+    turns ``refused`` into a form error. A request whose declared length already says
+    the file cannot fit is refused before its first byte is written anywhere.
+    """
+
+    # The most a request's other fields and multipart framing can add to the file.
+    OVERHEAD = 64 * 1024
+
+    def __init__(self, limit: int, request=None):
+        super().__init__(request)
+        self.limit = limit
+        self.refused = False
+        self.received = 0  # file bytes of this request so far, every file counted
+        self.request_length: int | None = None
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.request_length = content_length
+        return None  # the parser carries on, with this handler first
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        if self.refused or self._cannot_fit():
+            self._refuse()
+
+    def _cannot_fit(self) -> bool:
+        others = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if not self.request_length or others is None:
+            return False
+        return self.request_length > self.limit + others + self.OVERHEAD
+
+    def _refuse(self):
+        self.refused = True
+        raise SkipFile
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self._refuse()
+        return raw_data  # on to the handler that keeps it
+
+    def file_complete(self, file_size):
+        return None  # the next handler makes the file
 
 
 # --------------------------------------------------------------------------- creating

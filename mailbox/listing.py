@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from . import threading
+
 PAGE_SIZE = 50
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
@@ -115,3 +117,20 @@ def neighbours(messages: QuerySet, message) -> tuple[int | None, int | None]:
         .first()
     )
     return newer, older
+
+
+def conversation_neighbours(messages: QuerySet, message) -> tuple[int | None, int | None]:
+    """Ids of the rows above and below `message`'s conversation in this list as the
+    conversation view shows it (one row per conversation: threading.latest_per_thread),
+    so Newer/Older step from conversation to conversation. Three queries whatever the
+    list's size: the conversation's own row (its newest message in the list, which may
+    not be `message`), then one step each way among the other conversations' rows."""
+    row = message
+    if message.thread_id is not None:
+        row = (
+            messages.filter(thread_id=message.thread_id)
+            .order_by("-date", "-id")
+            .only("pk", "date", "thread_id")
+            .first()
+        ) or message
+    return neighbours(threading.latest_per_thread(messages), row)

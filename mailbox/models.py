@@ -4,12 +4,13 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import MailAccount
 
-from . import wording
+from . import row_urls, wording
 
 
 class Folder(models.TextChoices):
@@ -121,7 +122,13 @@ class Message(models.Model):
     to = models.TextField(_("To"), blank=True)
     cc = models.TextField(_("Cc"), blank=True)
     reply_to = models.TextField(_("reply to"), blank=True)
+    # The list's sort key (every listing index and keyset cursor): the Date header, or
+    # when waking from snooze moved it to the top of the Inbox, the wake time. Show
+    # `own_date` wherever the message's own date is meant.
     date = models.DateTimeField(_("date"))
+    # The message's own date once `date` has been moved (see mailbox.snooze.wake_snoozed);
+    # null while `date` is still its own.
+    header_date = models.DateTimeField(_("original date"), null=True, blank=True, editable=False)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     size = models.PositiveBigIntegerField(_("size"))
     snippet = models.CharField(_("snippet"), max_length=200, blank=True)
@@ -212,9 +219,30 @@ class Message(models.Model):
     def __str__(self) -> str:
         return self.subject or gettext("(no subject)")
 
+    # What list pages set on the rows they show, with defaults: a template reading a
+    # missing attribute costs Django's engine three failed lookups and a dir() of the
+    # model, per row.
+    thread_size = 1
+    place_label = ""
+    contact_name = ""
+
     @property
     def sender(self) -> str:
         return self.from_name or self.from_address or gettext("(unknown sender)")
+
+    @cached_property
+    def read_url(self) -> str:
+        return row_urls.message_url("read_message", self.pk)
+
+    @cached_property
+    def action_url(self) -> str:
+        return row_urls.message_url("message_action", self.pk)
+
+    @property
+    def own_date(self):
+        """The message's own date (its Date header), even after its place in the list
+        moved (`date`, on waking from snooze)."""
+        return self.header_date or self.date
 
 
 class Attachment(models.Model):
@@ -478,12 +506,41 @@ class Outgoing(models.Model):
     bcc = models.TextField(_("Bcc"), blank=True)
     subject = models.TextField(_("Subject"), blank=True)
     body = models.TextField(_("Body"), blank=True)
+    # A rich-text message: the HTML as the server sanitized it (empty: plain text);
+    # `body` then holds the text part derived from it.
+    html_body = models.TextField(_("HTML body"), blank=True)
+    send_as = models.ForeignKey(
+        "accounts.SendAs",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("send as"),
+    )
+    # Undo send and Send later: not due before this time (the server enforces it).
+    send_after = models.DateTimeField(_("not sent before"), null=True, blank=True)
+    scheduled = models.BooleanField(_("scheduled"), default=False)
+    # Autosave: each save of a draft counts up, so an older tab cannot overwrite it.
+    version = models.PositiveIntegerField(_("version"), default=0)
     in_reply_to = models.CharField(_("In-Reply-To"), max_length=998, blank=True)
     references = models.TextField(_("References"), blank=True)
     request_dsn = models.BooleanField(_("Request delivery status notification"), default=False)
     request_read_receipt = models.BooleanField(_("Request read receipt"), default=False)
     is_read_receipt = models.BooleanField(
         _("read receipt"), default=False, help_text=_("a read receipt this user sends")
+    )
+    # A rule's forward (mailbox.outbox.queue_redirect): an automatic redirect, not
+    # something the user wrote, so no copy goes to Sent; the Outbox shows it until sent.
+    is_rule_forward = models.BooleanField(
+        _("forwarded by a rule"),
+        default=False,
+        help_text=_("a received message a rule forwarded unchanged"),
+    )
+    rule_name = models.CharField(
+        _("rule"),
+        max_length=1000,
+        blank=True,
+        help_text=_("the name of the rule that forwarded it"),
     )
 
     # What goes on the wire, fixed when the user presses Send.
@@ -543,6 +600,12 @@ class Outgoing(models.Model):
         return self.status in {OutgoingStatus.DRAFT, OutgoingStatus.FAILED}
 
     @property
+    def is_automatic_reply(self) -> bool:
+        """A vacation reply (outbox.queue_auto_reply): automatic like a rule's forward,
+        but an answer to a received message, so it has In-Reply-To."""
+        return self.is_rule_forward and bool(self.in_reply_to)
+
+    @property
     def refused(self) -> dict:
         return {a: r for a, r in self.recipient_results.items() if not r.get("accepted")}
 
@@ -561,6 +624,9 @@ class OutgoingAttachment(models.Model):
     file = models.FileField(
         _("file"), max_length=255
     )  # content-addressed, shared with received parts
+    # An image in the rich-text body (multipart/related), referenced as cid:content_id.
+    content_id = models.CharField(_("Content-ID"), max_length=255, blank=True)
+    inline = models.BooleanField(_("inline"), default=False)
 
     class Meta:
         verbose_name = _("attachment of an outgoing message")

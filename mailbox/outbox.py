@@ -27,11 +27,12 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts import mail_errors
+from accounts.models import SendAs
 from mailcore import addresses, compose, smtp
 from mailcore.mime import safe_filename
 from mailcore.reports import ReadReceiptText, build_read_receipt
 
-from . import formatting, ingest, wording
+from . import formatting, ingest, rich_compose, signals, wording
 from .models import Folder, Message, Outgoing, OutgoingAttachment, OutgoingStatus
 
 MAX_ATTEMPTS = 10
@@ -39,6 +40,8 @@ MAX_RETRY_DELAY = timedelta(hours=4)
 GIVE_UP_AFTER = timedelta(hours=24)
 SENDING_LEASE = timedelta(minutes=10)
 STALE_QUEUED = timedelta(minutes=1)
+# How a rule's forward (queue_redirect) starts; nothing the compose form builds does.
+REDIRECT_FIRST_FIELD = b"Resent-From: "
 
 
 class NotSendable(Exception):
@@ -55,17 +58,30 @@ def _read(name: str) -> bytes:
 
 def outgoing_message(outgoing: Outgoing) -> compose.OutgoingMessage:
     account = outgoing.account
+    send_as = outgoing.send_as if outgoing.send_as_id else None
+    if send_as is not None and send_as.account_id != account.pk:
+        send_as = None  # the draft moved to another account: its own address then
     return compose.OutgoingMessage(
-        sender=addresses.Address(account.display_name, account.email),
+        # From: the chosen send-as alias, or the account. MAIL FROM stays the account's
+        # address: providers refuse or rewrite a MAIL FROM the login does not own, and
+        # bounces come back to the mailbox this app polls. No Sender field: the alias is
+        # the user's own mailbox (RFC 5322 §3.6.2: Sender only when the author differs).
+        sender=addresses.Address(send_as.display_name, send_as.email)
+        if send_as
+        else addresses.Address(account.display_name, account.email),
+        envelope_from=account.email,
         to=addresses.parse_address_list(outgoing.to),
         cc=addresses.parse_address_list(outgoing.cc),
         bcc=addresses.parse_address_list(outgoing.bcc),
         subject=outgoing.subject,
         body=outgoing.body,
+        html=outgoing.html_body,
         in_reply_to=outgoing.in_reply_to,
         references=outgoing.references.split(),
         attachments=[
-            compose.OutgoingAttachment(a.filename, a.content_type, _read(a.file.name))
+            compose.OutgoingAttachment(
+                a.filename, a.content_type, _read(a.file.name), a.content_id, a.inline
+            )
             for a in outgoing.attachments.all()
         ],
         request_read_receipt=outgoing.request_read_receipt,
@@ -77,11 +93,15 @@ def compose_filename(stem: str, suffix: str) -> str:
 
 
 @transaction.atomic
-def queue_for_sending(outgoing: Outgoing) -> Outgoing:
-    """Freeze the draft into bytes + envelope and queue it; the task runs after commit."""
+def queue_for_sending(outgoing: Outgoing, *, send_at=None) -> Outgoing:
+    """Freeze the draft into bytes + envelope and queue it; the task runs after commit.
+
+    Not due before `send_after` (mailbox.sending): the owner's undo window from now
+    (`undo_send_seconds`, 0 = at once), or `send_at` for Send later (`scheduled`).
+    """
     locked = (
         Outgoing.objects.select_for_update(of=("self",))
-        .select_related("account")
+        .select_related("account", "owner")
         .get(pk=outgoing.pk)
     )
     if locked.status not in {OutgoingStatus.DRAFT, OutgoingStatus.FAILED}:
@@ -106,12 +126,43 @@ def queue_for_sending(outgoing: Outgoing) -> Outgoing:
         "recipient_results": {},
         "data_started_at": None,
         "claimed_at": None,
+        **_due_fields(locked.owner, now, send_at),
     }
     Outgoing.objects.filter(pk=locked.pk).update(**queued)
     for field_name, value in queued.items():
         setattr(locked, field_name, value)
-    _announce_queued_on_commit(locked.pk)
+    _announce_queued_on_commit(locked.pk, eta=locked.send_after)
     return locked
+
+
+def _due_fields(owner, now, send_at=None) -> dict:
+    """When a message queued `now` is due: at `send_at` (Send later), else after the
+    owner's undo window (none: at once)."""
+    if send_at is not None:
+        return {"send_after": send_at, "scheduled": True, "next_attempt_at": send_at}
+    due = now + timedelta(seconds=owner.undo_send_seconds)
+    return {"send_after": due, "scheduled": False, "next_attempt_at": due}
+
+
+# What a queued message that goes back to Drafts forgets (Undo, Edit, Cancel).
+BACK_TO_DRAFT = {
+    "status": OutgoingStatus.DRAFT,
+    "next_attempt_at": None,
+    "send_after": None,
+    "scheduled": False,
+}
+
+
+def _due_queued(now) -> Q:
+    """Queued rows the sweep enqueues: a scheduled one once its time has come (the
+    sweep is what sends it: no task waits days in a broker); any other one when its
+    task seems lost: queued over a minute ago, and due (past its undo window)."""
+    due = Q(send_after__isnull=True) | Q(send_after__lte=now)
+    return (
+        Q(status=OutgoingStatus.QUEUED)
+        & due
+        & (Q(scheduled=True) | Q(scheduled=False, queued_at__lte=now - STALE_QUEUED))
+    )
 
 
 # Sent after the commit that queued an Outgoing row. mailbox.tasks connects the receiver
@@ -119,18 +170,37 @@ def queue_for_sending(outgoing: Outgoing) -> Outgoing:
 outgoing_queued = Signal()
 
 
-def _announce_queued_on_commit(outgoing_id: int) -> None:
-    transaction.on_commit(lambda: outgoing_queued.send(sender=Outgoing, outgoing_id=outgoing_id))
+def _announce_queued_on_commit(outgoing_id: int, eta=None) -> None:
+    """`eta`: not due before then (the receiver enqueues the task for that time)."""
+    transaction.on_commit(
+        lambda: outgoing_queued.send(sender=Outgoing, outgoing_id=outgoing_id, eta=eta)
+    )
+
+
+announce_queued_on_commit = _announce_queued_on_commit  # for mailbox.sending (Send now)
 
 
 def cancel(outgoing: Outgoing) -> bool:
-    """Take a queued/retrying/failed message back to Drafts, if no worker holds it."""
+    """Take a queued/retrying/failed message back to Drafts, if no worker holds it.
+    Not a rule's forward: there is nothing the user wrote to edit (see dismiss)."""
     return bool(
         Outgoing.objects.filter(
             pk=outgoing.pk,
+            is_rule_forward=False,
             status__in=[OutgoingStatus.QUEUED, OutgoingStatus.RETRYING, OutgoingStatus.FAILED],
-        ).update(status=OutgoingStatus.DRAFT, next_attempt_at=None)
+        ).update(**BACK_TO_DRAFT)
     )
+
+
+def dismiss(outgoing: Outgoing) -> bool:
+    """Take a rule's queued/retrying/failed forward out of the Outbox, if no worker holds
+    it: a task that comes for it later finds no row to claim."""
+    deleted, _ = Outgoing.objects.filter(
+        pk=outgoing.pk,
+        is_rule_forward=True,
+        status__in=[OutgoingStatus.QUEUED, OutgoingStatus.RETRYING, OutgoingStatus.FAILED],
+    ).delete()
+    return bool(deleted)
 
 
 # Delivering --------------------------------------------------------------------
@@ -141,6 +211,9 @@ def _claim(outgoing_id: int) -> bool:
     return bool(
         Outgoing.objects.filter(
             Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            # Undo send and Send later: never before its time, whoever asks (an early
+            # or redelivered task, a restarted worker).
+            Q(send_after__isnull=True) | Q(send_after__lte=now),
             pk=outgoing_id,
             status__in=[OutgoingStatus.QUEUED, OutgoingStatus.RETRYING],
         ).update(status=OutgoingStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
@@ -190,10 +263,11 @@ def deliver(outgoing_id: int) -> str:
         "dsn_supported": outcome.dsn_supported,
         "data_started_at": None,
     }
-    if outcome.accepted and not outgoing.sent_message_id:
-        update["sent_message"] = _store_sent_copy(outgoing, data)
+    if outcome.accepted and outgoing.sent_at is None:  # the first acceptance
+        if not outgoing.is_rule_forward:  # a rule's forward is not mail the user sent
+            update["sent_message"] = _store_sent_copy(outgoing, data)
         update["sent_at"] = timezone.now()
-    done = not still_temporary and (outcome.accepted or outgoing.sent_message_id)
+    done = not still_temporary and (outcome.accepted or outgoing.sent_at)
     if done:
         refused = {a: r for a, r in results.items() if not r["accepted"]}
         error = "; ".join(f"{a}: {r['reply']}" for a, r in refused.items())
@@ -202,12 +276,28 @@ def deliver(outgoing_id: int) -> str:
     for field_name, value in update.items():
         setattr(outgoing, field_name, value)
     if done:
+        _announce_sent_on_commit(outgoing, data)
         return "sent" + (f" (refused: {outgoing.last_error})" if outgoing.last_error else "")
     if still_temporary:
         replies = "; ".join(f"{a}: {outcome.results[a].reply}" for a in still_temporary)
         return _failed_attempt(outgoing, replies, temporary=True)
     errors = "; ".join(f"{a}: {r.reply}" for a, r in outcome.results.items())
     return _failed_attempt(outgoing, errors, temporary=False)
+
+
+def _announce_sent_on_commit(outgoing: Outgoing, data: bytes) -> None:
+    """mailbox.signals.message_sent for a message the user wrote (the contacts app
+    collects its recipients): not for a read receipt, nor for a rule's forward, which
+    `queue_redirect` always starts with its Resent-From field (a message built from the
+    compose form never has one), nor for an automatic reply (queue_auto_reply)."""
+    if outgoing.is_read_receipt or outgoing.is_rule_forward:
+        return
+    if data.startswith(REDIRECT_FIRST_FIELD):
+        return
+    accepted = [a for a, r in outgoing.recipient_results.items() if r.get("accepted")]
+    signals.send_on_commit(
+        signals.message_sent, Outgoing, outgoing=outgoing, accepted_addresses=accepted
+    )
 
 
 def _failed_attempt(outgoing: Outgoing, reply: str, *, temporary: bool) -> str:
@@ -261,8 +351,7 @@ def due_for_delivery(now=None) -> list[int]:
     )
     return list(
         Outgoing.objects.filter(
-            Q(status=OutgoingStatus.QUEUED, queued_at__lte=now - STALE_QUEUED)
-            | Q(status=OutgoingStatus.RETRYING, next_attempt_at__lte=now),
+            _due_queued(now) | Q(status=OutgoingStatus.RETRYING, next_attempt_at__lte=now),
         ).values_list("pk", flat=True)
     )
 
@@ -270,7 +359,7 @@ def due_for_delivery(now=None) -> list[int]:
 # Drafts --------------------------------------------------------------------------
 
 
-def add_upload(outgoing: Outgoing, upload) -> OutgoingAttachment:
+def add_upload(outgoing: Outgoing, upload, *, content_id: str = "") -> OutgoingAttachment:
     """Store an uploaded file content-addressed, streaming it in chunks.
 
     Django has already spooled a large upload to a temporary file; we hash it in
@@ -292,6 +381,8 @@ def add_upload(outgoing: Outgoing, upload) -> OutgoingAttachment:
         size=upload.size,
         sha256=digest.hexdigest(),
         file=name,
+        content_id=content_id,
+        inline=bool(content_id),
     )
 
 
@@ -327,19 +418,37 @@ DRAFT_FIELDS = (
     "bcc",
     "subject",
     "body",
+    "html_body",
     "request_dsn",
     "request_read_receipt",
+    "send_as",
 )
 
 
 @transaction.atomic
 def save_draft(
-    owner, outgoing: Outgoing | None, fields: dict, uploads=(), remove_ids=()
+    owner, outgoing: Outgoing | None, fields: dict, uploads=(), remove_ids=(), *, version=None
 ) -> Outgoing:
-    outgoing = outgoing or Outgoing(owner=owner)
+    """Store what the user wrote; each save counts the draft's `version` up.
+
+    `version`: the one the page was showing (None: not checked). A page that is behind
+    (another tab saved since) gets StaleDraft, and a message that was queued or sent
+    meanwhile (the page's Send won, or another tab's) DraftNotEditable: the row is
+    locked and checked first, so nothing newer is ever overwritten.
+    """
+    if outgoing is None:
+        outgoing = Outgoing(owner=owner)
+    else:
+        current = Outgoing.objects.select_for_update().only("status", "version").get(pk=outgoing.pk)
+        if not current.is_editable:
+            raise DraftNotEditable
+        if version is not None and version != current.version:
+            raise StaleDraft(current.version)
+        outgoing.version = current.version
     for name in DRAFT_FIELDS:
         setattr(outgoing, name, fields[name])
     outgoing.status = OutgoingStatus.DRAFT
+    outgoing.version += 1
     outgoing.save()
     outgoing.attachments.filter(pk__in=list(remove_ids)).delete()
     for upload in uploads:
@@ -351,6 +460,14 @@ class DraftNotEditable(Exception):
     """The draft was queued or sent meanwhile: its attachments are fixed."""
 
 
+class StaleDraft(Exception):
+    """Another tab saved the draft since this page loaded it: `version` is the newer one."""
+
+    def __init__(self, version: int):
+        super().__init__(version)
+        self.version = version
+
+
 class OverAttachmentLimit(Exception):
     """The draft's attachments would total `total` bytes, over the limit."""
 
@@ -360,7 +477,9 @@ class OverAttachmentLimit(Exception):
 
 
 @transaction.atomic
-def attach_upload(owner, outgoing: Outgoing | None, upload, *, account) -> OutgoingAttachment:
+def attach_upload(
+    owner, outgoing: Outgoing | None, upload, *, account, inline: bool = False
+) -> OutgoingAttachment:
     """Add one uploaded file to a draft, starting the draft on `account` if there is none.
 
     The draft's row is locked, so uploads arriving together for one draft are
@@ -375,7 +494,9 @@ def attach_upload(owner, outgoing: Outgoing | None, upload, *, account) -> Outgo
     total = attachments_total(outgoing) + upload.size
     if total > max_attachment_bytes():
         raise OverAttachmentLimit(total)
-    attachment = add_upload(outgoing, upload)
+    # An image of the rich-text body (the editor shows it, the HTML refers to its cid).
+    content_id = rich_compose.new_content_id(outgoing.account) if inline else ""
+    attachment = add_upload(outgoing, upload, content_id=content_id)
     outgoing.save(update_fields=["updated_at"])
     return attachment
 
@@ -393,17 +514,28 @@ def remove_attachment(attachment: OutgoingAttachment) -> None:
 def new_reply(message: Message, parsed, *, reply_all: bool) -> Outgoing:
     account = message.account
     own = {a.lower() for a in message.owner.mail_accounts.values_list("email", flat=True)}
+    aliases = list(account.send_as.all())
+    own |= {a.email.lower() for a in SendAs.objects.filter(account__user_id=message.owner_id)}
     to, cc = compose.reply_recipients(parsed, own, reply_all)
     in_reply_to, references = compose.threading_headers(parsed)
+    alias = addressed_alias(parsed, aliases)
+    rich = rich_compose.writes_rich(message.owner)
+    labels = formatting.quote_labels()
+    # Rich text: the original's sanitized HTML in a blockquote (its images left out).
+    quote = (
+        compose.quote_html_for_reply(parsed, labels=labels)
+        if rich
+        else compose.quote_for_reply(parsed, labels=labels)
+    )
+    signature = rich_compose.reply_signature(account, alias)
     return Outgoing.objects.create(
         owner=message.owner,
         account=account,
+        send_as=alias,
         to=", ".join(str(m) for m in to),
         cc=", ".join(str(m) for m in cc),
         subject=compose.reply_subject(parsed.subject),
-        body=_with_signature(
-            account, "\n\n" + compose.quote_for_reply(parsed, labels=formatting.quote_labels())
-        ),
+        **rich_compose.body_fields(signature, quote, rich=rich),
         in_reply_to=in_reply_to,
         references=" ".join(references),
     )
@@ -412,17 +544,26 @@ def new_reply(message: Message, parsed, *, reply_all: bool) -> Outgoing:
 @transaction.atomic
 def new_forward(message: Message, parsed, *, as_attachment: bool) -> Outgoing:
     account = message.account
+    rich = rich_compose.writes_rich(message.owner)
+    labels = formatting.quote_labels()
+    # Rich text: the original's inline images come along as the draft's (same cid).
+    images = list(message.attachments.filter(inline=True).exclude(content_id="")) if rich else []
+    content_ids = {image.content_id for image in images}
+    quote = ""
+    if not as_attachment and rich:
+        quote = compose.forward_inline_html(
+            parsed, labels=labels, cid_url=lambda cid: f"cid:{cid}" if cid in content_ids else None
+        )
+    elif not as_attachment:
+        quote = compose.forward_inline_text(parsed, labels=labels)
     outgoing = Outgoing.objects.create(
         owner=message.owner,
         account=account,
         subject=compose.forward_subject(parsed.subject),
-        body=_with_signature(
-            account,
-            ""
-            if as_attachment
-            else "\n\n" + compose.forward_inline_text(parsed, labels=formatting.quote_labels()),
-        ),
+        **rich_compose.body_fields(rich_compose.reply_signature(account, None), quote, rich=rich),
     )
+    if quote and images:
+        rich_compose.carry_inline_images(outgoing, images)
     if as_attachment:
         # The original's own file, as a message/rfc822 attachment of the draft: the
         # user sees it among the attachments, and it outlives the original's deletion.
@@ -439,10 +580,11 @@ def new_forward(message: Message, parsed, *, as_attachment: bool) -> Outgoing:
     return outgoing
 
 
-def _with_signature(account, text: str) -> str:
-    if not account.signature:
-        return text
-    return f"\n\n-- \n{account.signature}{text}"
+def addressed_alias(parsed, aliases):
+    """The send-as alias the original was written to (its To or Cc), for the reply's From;
+    None when it went to the account's own address (or to no alias of it)."""
+    written_to = {a.address.strip().lower() for a in [*parsed.to, *parsed.cc] if a.address}
+    return next((alias for alias in aliases if alias.email.lower() in written_to), None)
 
 
 def read_receipt_text() -> ReadReceiptText:
@@ -484,19 +626,25 @@ def queue_read_receipt(message: Message, parsed) -> Outgoing:
 
 
 @transaction.atomic
-def queue_redirect(account, data: bytes, to: str, *, subject: str = "") -> Outgoing:
+def queue_redirect(
+    account, data: bytes, to: str, *, subject: str = "", rule_name: str = ""
+) -> Outgoing:
     """Queue the received message ``data``, unchanged, to ``to`` (a rule's forward).
 
     The copy gets RFC 5322 Resent-* fields on top (who resent it, to whom, when, and its
     own id, which is also the row's Message-ID for reports); the envelope sender is the
     account. ``data`` comes with the caller's own headers already prepended (the rules
-    app adds its loop guards). Queued like any send, so the outbox shows and retries it.
+    app adds its loop guards). Queued like any send (bytes stored first, the task after
+    commit, claimed once, retried), so the Outbox shows it, labelled with the rule, until
+    it is sent, and keeps showing it if it fails. Unlike a send, delivery stores no copy
+    in Sent: it is an automatic redirect, not a message the user wrote (as Gmail's
+    auto-forward); ``sent_at`` marks its acceptance instead.
     """
     domain = account.email.rpartition("@")[2] or "localhost"
     resent_id = make_msgid(domain=domain)
     newline = b"\r\n" if b"\r\n" in data[:2000] else b"\n"
     fields = [
-        ("Resent-From", account.email),
+        ("Resent-From", account.email),  # first: REDIRECT_FIRST_FIELD
         ("Resent-To", to),
         ("Resent-Date", format_datetime(timezone.now())),
         ("Resent-Message-ID", resent_id),
@@ -510,6 +658,33 @@ def queue_redirect(account, data: bytes, to: str, *, subject: str = "") -> Outgo
         message_id=resent_id[1:-1],
         envelope_from=account.email,
         recipients=[to],
+        is_rule_forward=True,
+        rule_name=rule_name[:1000],
+    )
+
+
+@transaction.atomic
+def queue_auto_reply(
+    account, built: compose.BuiltMessage, *, subject: str, in_reply_to: str
+) -> Outgoing:
+    """Queue an automatic reply (a vacation reply, built by the rules app).
+
+    Like a rule's forward it is not mail the user wrote: delivery keeps no copy in Sent
+    (as Gmail's vacation responder); the Outbox shows it until it is sent and offers
+    Remove, not Edit. ``in_reply_to`` (the original's id, never empty here) is what marks
+    it as an automatic reply (Outgoing.is_automatic_reply). Exactly once like every send: bytes and
+    row first, the task after commit, one claim, retries.
+    """
+    return _queue_bytes(
+        account,
+        built.data,
+        to=", ".join(built.recipients),
+        subject=subject,
+        message_id=built.message_id,
+        envelope_from=built.envelope_from,
+        recipients=built.recipients,
+        in_reply_to=in_reply_to[:998],
+        is_rule_forward=True,
     )
 
 

@@ -11,11 +11,11 @@ from django.db.models import Count
 from django.http import Http404, QueryDict
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
-from django.utils.translation import gettext as _
 
-from . import folders, listing, threading
+from . import folders, listing, names, threading
 from .forms import BulkActionForm
 from .models import SYSTEM_FOLDERS, Folder, Message, Outgoing, OutgoingStatus, SkippedMessage
+from .row_html import RowLabels
 from .search import filter_by_search
 
 LIST_FIELDS = (
@@ -173,6 +173,7 @@ def list_context(user, folder: str, params: QueryDict) -> dict:
     )
     if user.conversation_view:
         threading.conversation_sizes(user, page.messages, folder)
+    names.name_senders(user, page.messages)  # one query: saved names for bare addresses
     return {
         "folder": folder,
         "user_folder": user_folder,
@@ -225,21 +226,5 @@ def nav_context(request) -> dict:
         ),
         "undo": SimpleLazyObject(lambda: request.session.pop(UNDO_SESSION_KEY, None)),
         # Translated once per response, not once per row: a list draws 50 rows.
-        "row_labels": SimpleLazyObject(row_labels),
-    }
-
-
-def row_labels() -> dict[str, str]:
-    return {
-        "archive": _("Archive"),
-        "trash": _("Move to Trash"),
-        "restore": _("Restore"),
-        "mark_read": _("Mark as read"),
-        "mark_unread": _("Mark as unread"),
-        "flag": _("Flag"),
-        "unflag": _("Unflag"),
-        "flagged": _("Flagged"),
-        "attachments": _("Has attachments"),
-        "unreadable": _("This message could not be fully read"),
-        "unread": _("unread"),
+        "row_labels": RowLabels.translated(),
     }

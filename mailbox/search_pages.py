@@ -3,8 +3,9 @@
 The same context keys as pages.list_context, so _list_pane.html draws it; in
 addition ``search`` (the mailbox.search.Search: its place and problems) and a folder
 label on each row (``m.place_label``) when results may come from several folders.
-One query more than a folder page at most (own folders, cached per request), however
-many rows or folders.
+In conversation view the results are grouped as a folder's list is (one row per
+conversation, its newest result, with the conversation's count). One query more than
+a folder page at most (own folders, cached per request), however many rows or folders.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.utils.functional import SimpleLazyObject
 
 from mailcore.searchquery import parse_query
 
-from . import folders, listing
+from . import folders, listing, names, threading
 from .forms import BulkActionForm
 from .models import Folder, Message
 from .pages import LIST_FIELDS, UNDO_SESSION_KEY, list_query
@@ -44,21 +45,28 @@ def search_context(user, params: QueryDict) -> dict:
     folder but Trash and Junk, or where the query's ``in:`` says."""
     text = params.get("q", "").strip()
     found = search_mail(user, text)
-    messages = found.messages.select_related("user_folder").only(
-        *LIST_FIELDS, "user_folder", "user_folder__name"
-    )
+    messages = found.messages
     accounts = list(user.mail_accounts.all())
     account = next((a for a in accounts if str(a.pk) == params.get("account")), None)
     if account is not None:
         messages = messages.filter(account=account)
+    if user.conversation_view:
+        # One row per conversation: its newest message among the results.
+        messages = threading.latest_per_thread(messages)
     page = listing.paginate(
-        messages,
+        messages.select_related("user_folder").only(
+            *LIST_FIELDS, "user_folder", "user_folder__name"
+        ),
         before=params.get("before"),
         after=params.get("after"),
         oldest=params.get("oldest") == "1",
     )
+    if user.conversation_view:
+        # Rows may come from several folders: each counts as it opens from its own.
+        threading.conversation_sizes(user, page.messages, None)
     if found.place.is_many:
         _label_rows(page.messages)
+    names.name_senders(user, page.messages)
     kept = QueryDict(mutable=True)
     kept["q"] = text
     if account is not None:

@@ -13,9 +13,12 @@ The presets follow Gmail, in the user's time zone:
   tomorrow, so only "Tomorrow" is offered).
 - or a date and time the user picks.
 
-Where a woken message appears: the Inbox lists mail by its Date (mailbox.listing's keyset
-on date, id), so it comes back unread at the place of its own date, not at the top; see
-the note on `wake_snoozed`.
+Where a woken message appears: at the top of the Inbox, like new mail. Lists are sorted
+by `Message.date` (every listing index and mailbox.listing's keyset cursor), so waking
+sets `date` to the wake time and keeps the message's own Date in `header_date` (the
+first one, if it is snoozed again); `Message.own_date` is what the reading pane, the
+conversation and exports show. The list row shows `date`: when it came back, as Gmail
+does. Search's before:/after: go by `date` too, the date the list shows.
 
 `snoozed_until` is kept when a message leaves Snoozed by a user's action (Unsnooze, a
 move, Trash), so that Undo, or Restore from Trash, puts it back with the same wake time;
@@ -27,7 +30,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -152,14 +156,20 @@ def due(now: dt.datetime):
 
 
 def wake_snoozed(now: dt.datetime) -> int:
-    """Move every message whose time has come back to the Inbox, unread; for all users.
+    """Move every message whose time has come back to the top of the Inbox, unread; for
+    all users.
 
     One UPDATE over the partial index message_snoozed_idx: a crash leaves each message
     either snoozed or woken, and a second run wakes nothing twice.
 
-    It lands at the place of its own Date in the Inbox, which is sorted by Date: the top
-    if it is recent, lower down if it is old. Putting it at the top would need a sort key
-    of its own (a column set to the Date on arrival and to the wake time here, with the
-    listing index and keyset cursors on it), which is a schema change left to the lead.
+    The top of the Inbox: its `date` (the lists' sort key) becomes `now`, the moment of
+    this run; its own date moves to `header_date` unless an earlier wake-up put it there
+    (the right-hand sides of one UPDATE all read the row as it was).
     """
-    return due(now).update(folder=Folder.INBOX, seen=False, snoozed_until=None)
+    return due(now).update(
+        folder=Folder.INBOX,
+        seen=False,
+        snoozed_until=None,
+        header_date=Coalesce(F("header_date"), F("date")),
+        date=now,
+    )

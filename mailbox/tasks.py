@@ -5,6 +5,7 @@ Domain functions never import this module: outbox announces a queued message wit
 """
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.dispatch import receiver
@@ -54,17 +55,29 @@ def wake_snoozed() -> int:
 
 @shared_task(ignore_result=True)
 def sweep_outbox() -> int:
-    """Every minute: re-enqueue queued messages the broker lost, and due retries."""
+    """Every minute: re-enqueue queued messages the broker lost, due retries, and
+    scheduled messages whose time has come (never one before its send_after)."""
     due = outbox.due_for_delivery()
     for outgoing_id in due:
         send_outgoing.delay(outgoing_id)
     return len(due)
 
 
+# A task for a message due later than this (Send later) is not put in the broker: the
+# sweep enqueues it when its time comes, instead of a task waiting days in a worker.
+ETA_HORIZON = timedelta(minutes=5)
+
+
 @receiver(outbox.outgoing_queued)
-def enqueue_delivery(sender, outgoing_id: int, **kwargs) -> None:
+def enqueue_delivery(sender, outgoing_id: int, eta=None, **kwargs) -> None:
     # If the broker is down now, the row stays queued and the sweeper retries.
+    # `eta`: not due before then (undo window, Send later). The task is only a wake-up:
+    # the claim refuses the row until its time, so a task that runs early does nothing.
     try:
-        send_outgoing.delay(outgoing_id)
+        if eta is not None and eta > timezone.now():
+            if eta - timezone.now() <= ETA_HORIZON:
+                send_outgoing.apply_async((outgoing_id,), eta=eta)
+        else:
+            send_outgoing.delay(outgoing_id)
     except Exception:  # noqa: BLE001 - broker down: the sweeper picks it up
         log.warning("could not enqueue outgoing %s; the sweeper will", outgoing_id)

@@ -1,9 +1,12 @@
-"""The reading pane in conversation view: the opened message's whole conversation.
+"""The reading pane's cards: one message's (:func:`card_context`), and in conversation
+view the opened message's whole conversation (:func:`thread_items`).
 
 Each message gets what the reading pane's card needs (mailbox/_message_card.html): its
-attachments, its text or sanitized-HTML facts, its delivery record. A constant number of
-queries whatever the thread's length: the conversation with accounts and delivery
-records, the attachments of all of it, the trusted senders among its senders.
+attachments, its text or sanitized-HTML facts, its delivery record; the single-message
+page (views._message_context) and every card of a conversation build it with the one
+function :func:`card_context`. A conversation costs a constant number of queries
+whatever its length or its folders: the conversation with accounts, own folders and
+delivery records, the attachments of all of it, the trusted senders among its senders.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from mailcore import sanitize
 from . import threading
 from .models import Attachment, Folder, Message, TrustedSender
 
-# What the card of a message needs beside it (views._message_context gives the opened one's).
+# What the card of a message needs beside it (card_context's keys).
 CARD_KEYS = (
     "message",
     "attachments",
@@ -52,8 +55,11 @@ def _folder_label(message: Message) -> str:
     return Folder(message.folder).label
 
 
-def _card(message: Message, trusted: set[str]) -> dict:
-    show_remote = bool(message.from_address) and message.from_address.lower() in trusted
+def card_context(message: Message, *, attachments, show_remote: bool) -> dict:
+    """What the reading pane's card (mailbox/_message_card.html) needs of `message`
+    (the keys of CARD_KEYS): `attachments` its listed (not inline) attachments, and
+    whether its remote images are shown (the caller knows who is trusted and what was
+    asked for)."""
     remote_blocked = body_on_dark = False
     if message.html_body:
         clean = sanitize.sanitize_email_html(message.html_body, allow_remote=show_remote)
@@ -61,7 +67,7 @@ def _card(message: Message, trusted: set[str]) -> dict:
         body_on_dark = not clean.sets_colours
     return {
         "message": message,
-        "attachments": message.listed_attachments,
+        "attachments": attachments,
         # render_plain_text escapes everything it does not generate itself.
         "text_html": mark_safe(sanitize.render_plain_text(message.text_body))  # noqa: S308
         if message.text_body and not message.html_body
@@ -71,6 +77,18 @@ def _card(message: Message, trusted: set[str]) -> dict:
         "body_on_dark": body_on_dark,
         "delivery": getattr(message, "outgoing", None),
     }
+
+
+def _member_card(message: Message, trusted: set[str]) -> dict:
+    """The card of a message of the conversation other than the opened one."""
+    # As on the single-message page: Junk often forges a trusted sender, so its images
+    # load only when asked for (on that message's own page).
+    show_remote = (
+        message.folder != Folder.JUNK
+        and bool(message.from_address)
+        and message.from_address.lower() in trusted
+    )
+    return card_context(message, attachments=message.listed_attachments, show_remote=show_remote)
 
 
 def thread_items(user, message: Message, opened: dict) -> Thread | None:
@@ -95,7 +113,6 @@ def thread_items(user, message: Message, opened: dict) -> Thread | None:
             queryset=Attachment.objects.filter(inline=False),
             to_attr="listed_attachments",
         ),
-        "user_folder",
     )
     senders = {m.from_address.lower() for m in members if m.from_address and m.html_body}
     trusted = (
@@ -115,7 +132,7 @@ def thread_items(user, message: Message, opened: dict) -> Thread | None:
             item = {key: opened[key] for key in CARD_KEYS}
             item["message"] = message
         elif member.pk in with_body:
-            item = _card(member, trusted)
+            item = _member_card(member, trusted)
         else:  # a line that links to it: a long conversation costs what a short one does
             item = {"message": member, "brief": True}
         item["current"] = member.pk == message.pk

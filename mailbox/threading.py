@@ -34,7 +34,8 @@ import hashlib
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from mailcore import threads
 
@@ -127,10 +128,14 @@ def thread_owner(owner_id: int, message_model=Message, key_model=ThreadKey) -> i
     Takes the model classes so the data migration can pass its historical ones. Reads
     in chunks and writes in batches; the user's keys are rebuilt from scratch.
     """
+    # In the order of the messages' own dates (the historical model of migration 0010
+    # has no header_date yet).
+    fields = {f.name for f in message_model._meta.get_fields()}
+    own_date = Coalesce("header_date", "date") if "header_date" in fields else F("date")
     rows = (
         message_model.objects.filter(owner_id=owner_id)
         .order_by()
-        .values_list("pk", "message_id", "in_reply_to", "references", "subject", "date")
+        .values_list("pk", "message_id", "in_reply_to", "references", "subject", own_date)
         .iterator(chunk_size=BATCH * 2)
     )
     items, digests = [], {}
@@ -195,9 +200,16 @@ def _shown(folder: str | None) -> frozenset[str]:
 
 
 def conversation_sizes(owner, messages: Iterable[Message], folder: str | None) -> None:
-    """Set ``thread_size`` on each of a page's rows: one query for the whole page."""
+    """Set ``thread_size`` on each of a page's rows: one query for the whole page.
+
+    The count leaves out what the conversation opened from `folder` leaves out (Trash
+    and Junk, unless `folder` is one of them); `folder` None (a search's rows, from
+    several folders): each row's own folder, as the reading pane opens it."""
     rows = list(messages)
     ids = {m.thread_id for m in rows if m.thread_id is not None}
+    if folder is None:
+        _sizes_by_own_folder(owner, rows, ids)
+        return
     sizes = (
         dict(
             Message.objects.filter(owner=owner, thread_id__in=ids)
@@ -214,21 +226,44 @@ def conversation_sizes(owner, messages: Iterable[Message], folder: str | None) -
         m.thread_size = sizes.get(m.thread_id, 1)
 
 
+def _sizes_by_own_folder(owner, rows: list[Message], ids: set[int]) -> None:
+    per_folder: dict[int, dict[str, int]] = {}
+    if ids:
+        counts = (
+            Message.objects.filter(owner=owner, thread_id__in=ids)
+            .order_by()
+            .values("thread_id", "folder")
+            .annotate(n=Count("*"))
+            .values_list("thread_id", "folder", "n")
+        )
+        for thread, where, n in counts:
+            per_folder.setdefault(thread, {})[where] = n
+    for m in rows:
+        counts = per_folder.get(m.thread_id, {})
+        hidden = _shown(m.folder)
+        m.thread_size = sum(n for where, n in counts.items() if where not in hidden) or 1
+
+
 def conversation(message: Message, limit: int | None = None) -> tuple[list[Message], bool]:
     """The messages of `message`'s conversation, oldest first, from every account and
     folder but Trash and Junk (unless `message` is there): the newest `limit` of them,
-    and `message` itself if it is older. Second: whether older ones were left out."""
+    and `message` itself if it is older. Second: whether older ones were left out.
+
+    Oldest first by their own dates: a message woken from snooze (its `date` moved to
+    the top of the Inbox) keeps its place in the conversation."""
     if message.thread_id is None:
         return [message], False
     limit = limit or MAX_SHOWN
     newest = list(
         Message.objects.filter(owner_id=message.owner_id, thread_id=message.thread_id)
         .exclude(folder__in=_shown(message.folder))
-        .select_related("account", "outgoing")
+        # The folder too: its name labels a message from an own folder (no query more
+        # when the conversation reaches into own folders).
+        .select_related("account", "outgoing", "user_folder")
         .order_by("-date", "-id")[: limit + 1]
     )
     more = len(newest) > limit
     shown = newest[:limit]
     if more and all(m.pk != message.pk for m in shown):
         shown.append(message)
-    return sorted(shown, key=lambda m: (m.date, m.pk)), more
+    return sorted(shown, key=lambda m: (m.own_date, m.pk)), more

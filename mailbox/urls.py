@@ -1,6 +1,14 @@
 from django.urls import path
 
-from . import views, views_archive, views_compose, views_folders, views_search, views_snooze_junk
+from . import (
+    views,
+    views_archive,
+    views_compose,
+    views_folders,
+    views_search,
+    views_sending,
+    views_snooze_junk,
+)
 from .models import Folder
 
 urlpatterns = [
@@ -56,7 +64,29 @@ urlpatterns = [
     path("compose/", views_compose.compose_view, name="compose"),
     path("compose/<int:pk>/", views_compose.compose_view, name="compose_edit"),
     path("compose/<int:pk>/cancel/", views_compose.cancel_outgoing, name="cancel_outgoing"),
+    # Undo send and Send later (mailbox.sending), autosave.
+    path("compose/<int:pk>/undo/", views_sending.take_back, {"then": "undo"}, name="undo_send"),
+    path(
+        "compose/<int:pk>/edit-scheduled/",
+        views_sending.take_back,
+        {"then": "edit"},
+        name="edit_scheduled",
+    ),
+    path(
+        "compose/<int:pk>/cancel-scheduled/",
+        views_sending.take_back,
+        {"then": "cancel"},
+        name="cancel_scheduled",
+    ),
+    path("compose/<int:pk>/send-now/", views_sending.send_now, name="send_now"),
+    path("compose/autosave/", views_sending.autosave, name="autosave_draft"),
+    path("compose/<int:pk>/autosave/", views_sending.autosave, name="autosave_draft_to"),
     path("compose/attachments/", views_compose.upload_attachment, name="upload_attachment"),
+    path(
+        "compose/<int:pk>/inline/<int:attachment_pk>/",
+        views_compose.inline_image,
+        name="compose_inline_image",
+    ),
     path(
         "compose/<int:pk>/attachments/",
         views_compose.upload_attachment,

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mailcore import sanitize
 from mailcore.mime import safe_filename
 
-from . import actions, folders, listing, pages, search_pages, thread_view
+from . import actions, folders, listing, names, pages, search_pages, signals, thread_view
 from .forms import BulkActionForm
 from .models import Folder, Message, TrustedSender
 from .tasks import poll_account
@@ -82,6 +82,7 @@ def _list_fragment(request, folder: str, list_query: str, action: str, acted_ids
         else:
             context.update(_message_context(request, _message_or_404(request, current)))
             context["thread"] = thread_view.thread_items(request.user, context["message"], context)
+            names.annotate_page(request.user, context)
             context["reading_pane"] = "message"
     response = render(request, "mailbox/_list_fragment.html", context)
     if context.get("reading_pane") == "empty":
@@ -173,13 +174,6 @@ def _shows_remote(request, message: Message) -> bool:
 
 
 def _message_context(request, message: Message) -> dict:
-    show_remote = _shows_remote(request, message)
-    remote_blocked = False
-    body_on_dark = False
-    if message.html_body:
-        clean = sanitize.sanitize_email_html(message.html_body, allow_remote=show_remote)
-        remote_blocked = clean.remote_blocked and not show_remote
-        body_on_dark = not clean.sets_colours
     context_list = (
         Message.objects.filter(
             owner=request.user, folder=message.folder, user_folder=message.user_folder_id
@@ -187,29 +181,31 @@ def _message_context(request, message: Message) -> dict:
         if message.folder == Folder.USER
         else Message.objects.filter(owner=request.user, folder=message.folder)
     )
-    newer, older = listing.neighbours(context_list, message)
-    return {
-        "message": message,
-        "attachments": message.attachments.filter(inline=False),
-        # render_plain_text escapes everything it does not generate itself.
-        "text_html": mark_safe(sanitize.render_plain_text(message.text_body))  # noqa: S308
-        if message.text_body and not message.html_body
-        else "",
-        "preview_types": PREVIEW_TYPES,
-        "thumbnail_types": THUMBNAIL_TYPES,
-        "show_remote": show_remote,
-        "remote_blocked": remote_blocked,
-        "body_on_dark": body_on_dark,
-        "newer": newer,
-        "older": older,
-        "delivery": getattr(message, "outgoing", None),
-        "folder_label": message.user_folder.name
-        if message.folder == Folder.USER and message.user_folder
-        else Folder(message.folder).label,
-        "message_list_url": pages.list_url(folders.key_of(message)),
-        "message_key": folders.key_of(message),
-        "move_choices": SimpleLazyObject(lambda: folders.move_choices(request.user)),
-    }
+    # Newer/Older (and j/k past the page) step through the list as it is shown.
+    if request.user.conversation_view:
+        newer, older = listing.conversation_neighbours(context_list, message)
+    else:
+        newer, older = listing.neighbours(context_list, message)
+    context = thread_view.card_context(
+        message,
+        attachments=message.attachments.filter(inline=False),
+        show_remote=_shows_remote(request, message),
+    )
+    context.update(
+        {
+            "preview_types": PREVIEW_TYPES,
+            "thumbnail_types": THUMBNAIL_TYPES,
+            "newer": newer,
+            "older": older,
+            "folder_label": message.user_folder.name
+            if message.folder == Folder.USER and message.user_folder
+            else Folder(message.folder).label,
+            "message_list_url": pages.list_url(folders.key_of(message)),
+            "message_key": folders.key_of(message),
+            "move_choices": SimpleLazyObject(lambda: folders.move_choices(request.user)),
+        }
+    )
+    return context
 
 
 def read_message(request, pk: int):
@@ -220,6 +216,7 @@ def read_message(request, pk: int):
         message.seen = True
     context = _message_context(request, message)
     context["thread"] = thread_view.thread_items(request.user, message, context)
+    names.annotate_page(request.user, context)  # one query: saved names, contact links
     if _is_fragment(request):
         return render(request, "mailbox/_message_fragment.html", context)
     context.update(pages.list_context(request.user, folders.key_of(message), QueryDict()))
@@ -282,6 +279,7 @@ def trust_sender(request, pk: int):
         TrustedSender.objects.get_or_create(
             owner=request.user, address=message.from_address.lower()
         )
+        signals.send_on_commit(signals.images_trusted, Message, message=message)
         flash.success(
             request,
             _("Images from %(sender)s will always be shown.") % {"sender": message.from_address},

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from . import export, folders, importing, pages, search, search_pages
@@ -81,10 +82,23 @@ def export_account(request):
     return _download(export.account_export(request.user, fmt))
 
 
+@csrf_exempt  # checked below, once the size limit is the first upload handler
 def import_export(request):
-    """Settings → Import and export: the upload form, recent imports, the downloads."""
+    """Settings → Import and export: the upload form, recent imports, the downloads.
+
+    Upload handlers can only be changed before the request's body is read, and the CSRF
+    middleware reads it, so the check moves inside, after the limit is in place
+    (Django's documented pattern for per-view upload handlers).
+    """
+    limit = importing.UploadLimit(importing.max_upload_bytes(), request)
+    request.upload_handlers.insert(0, limit)
+    return _import_export(request, limit)
+
+
+@csrf_protect
+def _import_export(request, limit: importing.UploadLimit):
     if request.method == "POST":
-        form = ImportForm(request.POST, request.FILES, user=request.user)
+        form = ImportForm(request.POST, request.FILES, user=request.user, too_large=limit.refused)
         if form.is_valid():
             folder, user_folder = form.destination()
             upload = form.cleaned_data["file"]

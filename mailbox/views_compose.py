@@ -2,7 +2,7 @@
 
 from django.contrib import messages as flash
 from django.core.files.storage import default_storage
-from django.http import JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_noop
@@ -11,8 +11,9 @@ from django.views.decorators.http import require_POST
 from accounts.formatting import file_size
 from mailcore import mime
 
-from . import outbox
+from . import outbox, rich_compose, views_sending
 from .forms import AttachmentUploadForm, ComposeForm, attachment_limit_error
+from .forms_send import DraftVersionForm, ScheduleForm
 from .models import Folder, Message, Outgoing, OutgoingAttachment
 
 NOT_EDITABLE = gettext_noop("This message is queued or sent; cancel it first to edit it.")
@@ -54,30 +55,63 @@ def compose_view(request, pk: int | None = None):
                 outgoing.delete()
             flash.info(request, gettext("Draft discarded."))
             return redirect("home")
-        if form.is_valid() and (action != "send" or form.require_recipients()):
-            outgoing = outbox.save_draft(
-                request.user,
-                outgoing,
-                form.cleaned_data,
-                uploads=form.cleaned_data["attachments"],
-                remove_ids=[a.pk for a in form.cleaned_data["remove_attachments"]],
-            )
-            if action != "send":
-                flash.success(request, gettext("Draft saved."))
-                return redirect("compose_edit", pk=outgoing.pk)
+        if request.POST.get("send_later"):  # one of Send later's buttons
+            action = "schedule"
+        if request.POST.get("send_anyway"):  # the forgotten-attachment notice's button
+            action = "send"
+        schedule = ScheduleForm(request.POST) if action == "schedule" else None
+        version = DraftVersionForm(request.POST)
+        valid = [form.is_valid(), schedule is None or schedule.is_valid(), version.is_valid()]
+        for name, errors in schedule.errors.items() if schedule else ():
+            for error in errors:  # in the page's error summary too, naming the field
+                form.add_error(None, f"{schedule[name].label}: {error}")
+        if all(valid) and (action not in ("send", "schedule") or form.require_recipients()):
             try:
-                outbox.queue_for_sending(outgoing)
-            except outbox.NotSendable as exc:
-                form.add_error(None, str(exc))
-            except ValueError as exc:  # the message builder refused it; its reason is technical
-                form.add_error(
-                    None,
-                    gettext("This message cannot be sent as it is: %(reason)s") % {"reason": exc},
+                outgoing = outbox.save_draft(
+                    request.user,
+                    outgoing,
+                    form.cleaned_data,
+                    uploads=form.cleaned_data["attachments"],
+                    remove_ids=[a.pk for a in form.cleaned_data["remove_attachments"]],
+                    version=version.cleaned_data["version"],
                 )
-            else:
-                flash.success(request, gettext("Queued for sending."))
+            except outbox.StaleDraft:
+                form.add_error(None, gettext(views_sending.STALE))
+            except outbox.DraftNotEditable:  # sent meanwhile, from another tab
+                flash.info(request, gettext(NOT_EDITABLE))
                 return redirect("folder", folder=Folder.SENT)
+            else:
+                if action not in ("send", "schedule"):
+                    flash.success(request, gettext("Draft saved."))
+                    return redirect("compose_edit", pk=outgoing.pk)
+                if (
+                    action == "send"
+                    and not request.POST.get("send_anyway")
+                    and rich_compose.forgot_attachment(outgoing)
+                ):  # saved, not sent: the page asks first (compose.js asks before posting)
+                    return redirect(
+                        reverse("compose_edit", args=[outgoing.pk]) + "?attachment_check=1"
+                    )
+                try:
+                    queued = outbox.queue_for_sending(
+                        outgoing, send_at=schedule.cleaned_data["when"] if schedule else None
+                    )
+                except outbox.NotSendable as exc:
+                    form.add_error(None, str(exc))
+                except ValueError as exc:  # the builder refused it; its reason is technical
+                    form.add_error(
+                        None,
+                        gettext("This message cannot be sent as it is: %(reason)s")
+                        % {"reason": exc},
+                    )
+                else:
+                    return views_sending.after_send(request, queued)
+    else:
+        schedule = None
+        version = DraftVersionForm(initial={"version": outgoing.version if outgoing else 0})
     attachments = list(outgoing.attachments.all()) if outgoing else []
+    images = [a for a in attachments if a.inline]  # in the rich text, not in the list
+    attachments = [a for a in attachments if not a.inline]
     return render(
         request,
         "mailbox/compose.html",
@@ -85,19 +119,50 @@ def compose_view(request, pk: int | None = None):
             "form": form,
             "outgoing": outgoing,
             "attachments": attachments,
-            "attached_bytes": sum(a.size for a in attachments),
+            "attached_bytes": sum(a.size for a in [*attachments, *images]),
+            **_editor_context(request, form, outgoing),
             "removed": {str(pk) for pk in form["remove_attachments"].value() or []},
             "max_bytes": form.max_bytes,
+            "version_form": version,
+            **views_sending.schedule_context(schedule),
         },
     )
 
 
 def _initial(request, outgoing):
     if outgoing:
-        return {name: getattr(outgoing, name) for name in outbox.DRAFT_FIELDS}
+        initial = {name: getattr(outgoing, name) for name in outbox.DRAFT_FIELDS}
+        shown = rich_compose.shown_signature(outgoing.account, outgoing.body, outgoing.html_body)
+        shown_pk = shown.pk if shown else ""
+        return {**initial, "signature": shown_pk, "signature_shown": shown_pk}
     account = request.user.mail_accounts.filter(enabled=True).first()
-    body = f"\n\n-- \n{account.signature}" if account and account.signature else ""
-    return {"account": account, "body": body, "to": request.GET.get("to", "")[:998]}
+    signature = rich_compose.default_signature(account, reply=False)
+    fields = rich_compose.body_fields(signature, "", rich=rich_compose.writes_rich(request.user))
+    return {
+        "account": account,
+        **fields,
+        "to": request.GET.get("to", "")[:998],
+        "signature": signature.pk if signature else "",
+        "signature_shown": signature.pk if signature else "",
+    }
+
+
+def _editor_context(request, form, outgoing) -> dict:
+    """What the rich-text editor starts with: the posted HTML again after an error, else
+    the draft's (or a new message's) own; its images as URLs of this draft's."""
+    if form.is_bound:
+        html = form.cleaned_data.get("html_body", "") if hasattr(form, "cleaned_data") else ""
+    else:
+        html = form.initial.get("html_body", "")
+    return {
+        "editor_html": rich_compose.editor_content(outgoing, html),
+        "editor_rich": bool(html),
+        "signature_blocks": rich_compose.signature_blocks(request.user),
+        "attachment_check": request.method == "GET"
+        and bool(request.GET.get("attachment_check"))
+        and outgoing is not None
+        and rich_compose.forgot_attachment(outgoing),
+    }
 
 
 @require_POST
@@ -131,6 +196,14 @@ def send_read_receipt(request, pk: int):
 @require_POST
 def cancel_outgoing(request, pk: int):
     outgoing = get_object_or_404(Outgoing, pk=pk, owner=request.user)
+    if outgoing.is_rule_forward:  # nothing the user wrote: it leaves the Outbox
+        if outbox.dismiss(outgoing):
+            flash.success(request, gettext("The rule's forward was removed from the Outbox."))
+        else:
+            flash.error(
+                request, gettext("Too late to remove: the forward is being sent or was sent.")
+            )
+        return redirect("folder", folder=Folder.SENT)
     if outbox.cancel(outgoing):
         flash.success(request, gettext("Sending cancelled; the message is back in Drafts."))
         return redirect("compose_edit", pk=outgoing.pk)
@@ -169,8 +242,13 @@ def upload_attachment(request, pk: int | None = None):
     account = form.cleaned_data["account"] or form.fields["account"].queryset.first()
     if account is None:
         return _refused(gettext(NO_ACCOUNT))
+    inline = request.POST.get("inline") == "1"  # an image pasted or dropped into the text
+    if inline and rich_compose.image_type(upload) is None:
+        return _refused(gettext("“%(name)s” is not an image.") % {"name": upload.name})
     try:
-        attachment = outbox.attach_upload(request.user, outgoing, upload, account=account)
+        attachment = outbox.attach_upload(
+            request.user, outgoing, upload, account=account, inline=inline
+        )
     except outbox.DraftNotEditable:
         return _refused(gettext(NOT_EDITABLE), 409)
     except outbox.OverAttachmentLimit as exc:
@@ -182,12 +260,14 @@ def upload_attachment(request, pk: int | None = None):
             "draft": draft,
             "compose_url": reverse("compose_edit", args=[draft]),
             "upload_url": reverse("upload_attachment_to", args=[draft]),
+            "autosave_url": reverse("autosave_draft_to", args=[draft]),
             "attachment": {
                 "id": attachment.pk,
                 "name": attachment.filename,
                 "size": attachment.size,
                 "size_text": file_size(attachment.size),
                 "remove_url": reverse("remove_attachment", args=[draft, attachment.pk]),
+                "src": rich_compose.inline_url(attachment) if attachment.inline else "",
             },
         },
         status=201,
@@ -210,3 +290,20 @@ def remove_attachment(request, pk: int, attachment_pk: int):
         return JsonResponse({"removed": attachment_pk})
     flash.success(request, gettext("“%(name)s” removed.") % {"name": attachment.filename})
     return redirect("compose_edit", pk=outgoing.pk)
+
+
+def inline_image(request, pk: int, attachment_pk: int):
+    """An image of the draft's rich text, as the editor shows it (from our origin)."""
+    outgoing = _own_draft(request, pk)
+    attachment = get_object_or_404(
+        OutgoingAttachment, pk=attachment_pk, outgoing=outgoing, inline=True
+    )
+    content_type = rich_compose.image_type(attachment)
+    if content_type is None:
+        raise Http404
+    response = FileResponse(
+        default_storage.open(attachment.file.name, "rb"), content_type=content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

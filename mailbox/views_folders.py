@@ -41,7 +41,7 @@ def _settings_context(request, form=None, edit=None, edit_form=None, delivery_fo
     accounts = MailAccount.objects.filter(user=request.user).select_related("delivery")
     forms_by_account = delivery_forms or {}
     return {
-        "tree": folders.tree(request.user),
+        "tree": folders.with_delete_summaries(request.user, folders.tree(request.user)),
         "form": form or FolderForm(owner=request.user),
         "edit": edit,
         "edit_form": edit_form,
@@ -104,13 +104,13 @@ def folder_delete(request, pk: int):
         )
         return redirect("folder_settings")
     subfolders = len(folders.subtree(request.user, folder)) - 1
+    mail_count = folders.mail_count(request.user, folder)
     return render(
         request,
         "mailbox/folder_confirm_delete.html",
         {
             "target": folder,
-            "mail_count": folders.mail_count(request.user, folder),
-            "subfolders": subfolders,
+            "summary": folders.delete_summary(folder.name, mail_count, subfolders),
         },
     )
 

@@ -67,11 +67,27 @@ def apply_rules(account: MailAccount, fetched: Fetched, arrival: Arrival) -> Non
         return
     facts = message_facts(fetched.raw, account.email, parsed=fetched.parsed)
     outcome = evaluate(rules, facts)
-    apply_outcome(account, fetched.raw, facts, outcome, arrival)
+    apply_outcome(account, fetched.raw, facts, outcome, arrival, forwarders(rules, outcome))
+
+
+def forwarders(rules: list[Rule], outcome: Outcome) -> dict[str, str]:
+    """address → the name of the first matching rule that forwards there (the Outbox
+    labels a rule's forward with it)."""
+    names: dict[str, str] = {}
+    for index in outcome.matched:
+        for action in rules[index].actions:
+            if action.kind == "forward":
+                names.setdefault(action.argument or "", rules[index].name)
+    return names
 
 
 def apply_outcome(
-    account: MailAccount, raw: bytes, facts: MessageFacts, outcome: Outcome, arrival: Arrival
+    account: MailAccount,
+    raw: bytes,
+    facts: MessageFacts,
+    outcome: Outcome,
+    arrival: Arrival,
+    rule_names: dict[str, str] | None = None,
 ) -> None:
     if outcome.folder is not None:
         destination = destinations.resolve(account.user_id, outcome.folder)
@@ -89,11 +105,18 @@ def apply_outcome(
         if refusal is not None:
             log.info("rule forward to %s refused (%s)", address, refusal)
             continue
-        arrival.after_store.append(_forward_step(account, raw, address, token))
+        name = (rule_names or {}).get(address, "")
+        arrival.after_store.append(_forward_step(account, raw, address, token, name))
 
 
-def _forward_step(account: MailAccount, raw: bytes, address: str, token: str):
+def _forward_step(account: MailAccount, raw: bytes, address: str, token: str, rule_name: str):
     def forward(message: Message) -> None:
-        outbox.queue_redirect(account, forward_copy(raw, token), address, subject=message.subject)
+        outbox.queue_redirect(
+            account,
+            forward_copy(raw, token),
+            address,
+            subject=message.subject,
+            rule_name=rule_name,
+        )
 
     return forward

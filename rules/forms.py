@@ -84,7 +84,11 @@ class ActionForm(forms.Form):
         choices=[(k, wording.ACTION_LABELS[k]) for k in ACTION_KINDS],
     )
     argument = forms.CharField(
-        label=wording.KEY_LABELS["argument"], required=False, max_length=1000
+        label=wording.KEY_LABELS["argument"],
+        required=False,
+        max_length=1000,
+        # Offers the folders (the editor's <datalist id="rule-folders">); an address too.
+        widget=forms.TextInput(attrs={"list": "rule-folders", "autocomplete": "off"}),
     )
 
     def action(self) -> Action:
@@ -104,8 +108,25 @@ def _limits() -> dict:
     return {"depth": destinations.UserFolder.MAX_DEPTH, "max": destinations.NAME_MAX}
 
 
-ConditionFormSet = forms.formset_factory(ConditionForm, extra=0, can_delete=True)
-ActionFormSet = forms.formset_factory(ActionForm, extra=0, can_delete=True, min_num=0)
+class RowFormSet(forms.BaseFormSet):
+    """The rows of one part of the editor (conditions or actions), each numbered for its
+    legend and for the error summary (rules/_rule_rows.html draws either part)."""
+
+    kind = ""  # the row's data-rule-row, which rules.js reads
+    legend = ""  # "Condition %(n)s"
+
+    def numbered(self) -> list[tuple[str, forms.Form]]:
+        """(legend, form) of each row: "Condition 1", "Condition 2" …"""
+        return [(self.legend % {"n": n}, form) for n, form in enumerate(self.forms, 1)]
+
+
+def _rows(form: type[forms.Form], kind: str, legend) -> type[RowFormSet]:
+    base = forms.formset_factory(form, formset=RowFormSet, extra=0, can_delete=True)
+    return type(base.__name__, (base,), {"kind": kind, "legend": legend})
+
+
+ConditionFormSet = _rows(ConditionForm, "condition", _("Condition %(n)s"))
+ActionFormSet = _rows(ActionForm, "action", _("Action %(n)s"))
 
 
 class RuleEditor:
@@ -149,23 +170,11 @@ def _deleted(form) -> bool:
 
 def build_rule(editor: RuleEditor) -> Rule | None:
     """The mailcore Rule of a valid editor, or None with the errors put on their fields."""
-    conditions, actions = [], []
     condition_forms = [f for f in editor.conditions.forms if not _deleted(f) and _filled(f)]
     action_forms = [f for f in editor.actions.forms if not _deleted(f)]
-    ok = True
-    for form in condition_forms:
-        try:
-            conditions.append(form.condition())
-        except RuleError as exc:
-            _put(form, exc)
-            ok = False
-    for form in action_forms:
-        try:
-            actions.append(form.action())
-        except RuleError as exc:
-            _put(form, exc)
-            ok = False
-    if not ok:
+    conditions = _build_rows(condition_forms, ConditionForm.condition)
+    actions = _build_rows(action_forms, ActionForm.action)
+    if conditions is None or actions is None:
         return None
     data = editor.form.cleaned_data
     try:
@@ -185,6 +194,19 @@ def build_rule(editor: RuleEditor) -> Rule | None:
         else:
             _put(editor.form, exc)
         return None
+
+
+def _build_rows(forms_: list, build) -> list | None:
+    """Each row's mailcore Condition or Action, or None if any row has an error (each
+    put on its field)."""
+    built, ok = [], True
+    for form in forms_:
+        try:
+            built.append(build(form))
+        except RuleError as exc:
+            _put(form, exc)
+            ok = False
+    return built if ok else None
 
 
 def _filled(form) -> bool:

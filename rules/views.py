@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from mailbox.models import Folder, Message, UserFolder
+from mailbox.models import Folder, Message, Outgoing, OutgoingStatus, UserFolder
 from mailcore.rules import (
     Action,
     Condition,
@@ -51,7 +51,14 @@ def rule_list(request):
         data = _data_or_none(row)
         when, then = wording.rule_summary(data) if data else ("", "")
         items.append({"row": row, "when": when, "then": then, "broken": data is None})
-    return render(request, "rules/rule_list.html", {"items": items})
+    # A forward that failed stays in the Outbox (Sent) until removed; said here too.
+    failed = Outgoing.objects.filter(
+        owner=request.user,
+        is_rule_forward=True,
+        in_reply_to="",  # not a vacation reply (Outgoing.is_automatic_reply)
+        status=OutgoingStatus.FAILED,
+    ).count()
+    return render(request, "rules/rule_list.html", {"items": items, "failed_forwards": failed})
 
 
 def _editor_context(request, editor: RuleEditor, row: Rule | None) -> dict:

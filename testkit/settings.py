@@ -18,7 +18,10 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
 from webmail.settings import *  # noqa: E402,F403
 
-MEDIA_ROOT = tempfile.mkdtemp(prefix="webmail-test-media-")
+# A real worker process started by a test shares the test's files (WEBMAIL_TEST_MEDIA_ROOT).
+MEDIA_ROOT = os.environ.get("WEBMAIL_TEST_MEDIA_ROOT") or tempfile.mkdtemp(
+    prefix="webmail-test-media-"
+)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -5,7 +5,7 @@ hand, so cross-user checks are routine.
 """
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.models import MailAccount, User
 
@@ -14,14 +14,23 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(autouse=True)
 def _english_outside_requests():
-    """A request in Korean leaves Korean active in the test's thread; start each test in
-    the default language so what a test reads outside a request never depends on order."""
+    """A request in Korean leaves Korean (and a user's time zone) active in the test's
+    thread; start each test in the default language and zone so what a test reads
+    outside a request never depends on order."""
     translation.activate("en")
+    timezone.deactivate()
     yield
     translation.deactivate()
+    timezone.deactivate()
 
 
 def make_user(username: str, **extra) -> User:
+    # Undo send off unless a test turns it on (tests/mailbox/test_undo_and_schedule.py):
+    # the suite's sends are delivered at once, as before undo send existed.
+    extra.setdefault("undo_send_seconds", 0)
+    # Plain-text compose unless a test asks for rich text (the model's default): the
+    # suite's pages post the body field, as before rich text existed.
+    extra.setdefault("compose_format", "plain")
     return User.objects.create_user(
         username=username, password=PASSWORD, email=f"{username}@example.test", **extra
     )

@@ -201,6 +201,9 @@ WEBMAIL_NEW_MAIL_SECONDS = env.int("WEBMAIL_NEW_MAIL_SECONDS", default=30)
 # Mail limits.
 WEBMAIL_MAX_ATTACHMENT_BYTES = env.int("WEBMAIL_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
 WEBMAIL_MAX_MESSAGE_BYTES = env.int("WEBMAIL_MAX_MESSAGE_BYTES", default=50 * 1024 * 1024)
+# Largest mbox/.eml/zip upload on the import page, refused while it streams in
+# (mailbox.importing.UploadLimit); `manage.py import_mail` has no limit.
+WEBMAIL_IMPORT_MAX_BYTES = env.int("WEBMAIL_IMPORT_MAX_BYTES", default=2 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 

@@ -1,11 +1,14 @@
 """Template filters for mail pages: dates and sizes in the active language (see
 accounts.formatting)."""
 
+from functools import partial
+
 from django import template
 from django.utils import timezone
 
 from accounts import formatting
-from mailbox import snooze
+from mailbox import row_html, snooze
+from mailbox.templatetags.ui import icon_svg, sprite_url
 
 register = template.Library()
 
@@ -45,3 +48,18 @@ def snooze_choices():
         "presets": snooze.presets(now, zone),
         "min": timezone.localtime(now).strftime("%Y-%m-%dT%H:%M"),
     }
+
+
+@register.simple_tag(takes_context=True)
+def message_row(context, m, oob=False):
+    """One row of a message list (mailbox.row_html): the open message, if any, is
+    marked current."""
+    labels = context.get("row_labels") or row_html.RowLabels.translated()
+    current = context.get("message")
+    return row_html.message_row(
+        m,
+        labels,
+        partial(icon_svg, sprite=sprite_url(context)),
+        current_pk=getattr(current, "pk", None),
+        oob=oob,
+    )

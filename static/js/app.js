@@ -14,7 +14,9 @@
     if (toast.dataset.armed) return;
     toast.dataset.armed = "1";
     let timer = null;
-    const start = () => { timer = window.setTimeout(() => toast.remove(), TOAST_MS); };
+    // Undo send's toast stays for the undo window (data-toast-ms), the others TOAST_MS.
+    const ms = Number(toast.dataset.toastMs) || TOAST_MS;
+    const start = () => { timer = window.setTimeout(() => toast.remove(), ms); };
     const stop = () => { window.clearTimeout(timer); };
     toast.addEventListener("mouseenter", stop);
     toast.addEventListener("mouseleave", start);

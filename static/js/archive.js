@@ -34,6 +34,18 @@
     if (link) link.closest("details").open = false;
   });
 
+  // A file over the import limit is refused before a byte is sent (the server refuses it
+  // too, while it streams in, for anyone without this script): the browser's own
+  // validation message says the limit, and the form is not submitted.
+  document.addEventListener("change", function (event) {
+    const input = event.target.closest && event.target.closest("input[type=file][data-max-bytes]");
+    if (!input) return;
+    const max = Number(input.dataset.maxBytes);
+    const tooLarge = Array.from(input.files || []).some((file) => file.size > max);
+    input.setCustomValidity(tooLarge ? input.dataset.tooLarge || "" : "");
+    if (tooLarge) input.reportValidity();
+  });
+
   const upload = document.querySelector("form[data-upload-progress]");
   if (!upload || !window.FormData || !window.XMLHttpRequest) return;
   const box = upload.querySelector(".upload-progress");

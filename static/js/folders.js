@@ -12,6 +12,10 @@
       opener = link;
       dialog.querySelector("[data-folder-delete-form]").action = link.href;
       dialog.querySelector("[data-folder-delete-name]").textContent = "“" + link.dataset.deleteFolder + "”";
+      // How many messages move to Trash, worded by the server (plurals, Korean).
+      if (link.dataset.deleteSummary) {
+        dialog.querySelector("[data-folder-delete-summary]").textContent = link.dataset.deleteSummary;
+      }
       dialog.showModal();
       dialog.querySelector("[data-folder-delete-cancel]").focus();
       return;

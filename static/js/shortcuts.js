@@ -20,6 +20,7 @@
   let sequence = null; // the timer while a "g" waits
   let refocus = false; // a shortcut's action will replace the focused pane
   let opener = null; // what had the focus before the help opened
+  let moveOpener = null; // what had the focus before "v" opened "Move to…"
 
   function enabled() {
     return document.body.dataset.shortcuts !== "off";
@@ -154,6 +155,52 @@
     if (first) first.focus();
   }
 
+  // "v": "Move to…" (Gmail's v). With a message open, the reading pane's menu; else the
+  // list's "Move to" for the ticked rows (the cursor's row is ticked if none is). The
+  // folder list takes the focus; Escape closes the menu and gives the focus back.
+  function moveMenu() {
+    const message = openMessage();
+    let select = null;
+    if (message) {
+      const summary = message.querySelector('[data-shortcut-target="move"]');
+      const menu = summary && summary.closest("details");
+      if (!menu) return; // Trash has no "Move to…"
+      menu.open = true;
+      select = menu.querySelector("select");
+    } else {
+      select = document.querySelector("#list-pane .move-menu select");
+      const ticked = rows().some((row) => row.querySelector("input[type=checkbox]:checked"));
+      if (select && !ticked) {
+        const row = cursorRow();
+        const box = row && row.querySelector("input[type=checkbox]");
+        if (!box || box.disabled) return;
+        box.click();
+      }
+    }
+    if (!select) return;
+    moveOpener = document.activeElement;
+    select.focus();
+  }
+
+  function closeMenu(event) {
+    const here = document.activeElement;
+    const inside = here && here.closest ? here : null;
+    const menu = inside && inside.closest("details.menu[open]");
+    const bar = inside && inside.closest("#list-pane .move-menu");
+    if (!menu && !(bar && moveOpener)) return;
+    event.preventDefault();
+    if (menu) menu.open = false;
+    const back = moveOpener;
+    moveOpener = null;
+    if (back && back !== document.body && back.isConnected) {
+      back.focus();
+    } else if (menu) {
+      menu.querySelector("summary").focus();
+    } else {
+      here.blur();
+    }
+  }
+
   function back() {
     const link = document.querySelector('[data-shortcut-target="back"]');
     if (!link) return;
@@ -210,6 +257,7 @@
     "#": () => act("trash", ["trash"]),
     "s": () => act("flag", ["flag", "unflag"]),
     "b": snoozeMenu,
+    "v": moveMenu,
     "I": () => act("mark-read", ["mark_read"]),
     "U": () => act("mark-unread", ["mark_unread"]),
     "/": search,
@@ -239,6 +287,14 @@
     }
     return key;
   }
+
+  // Escape in an open menu (the one "v" opened, or any other): closed, the focus back.
+  // Not a shortcut, so not subject to the preference: menus close this way for everyone.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && !event.defaultPrevented && !event.isComposing) {
+      closeMenu(event);
+    }
+  });
 
   document.addEventListener("keydown", function (event) {
     if (!enabled() || event.defaultPrevented || event.isComposing) return;

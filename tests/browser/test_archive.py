@@ -111,3 +111,28 @@ def test_import_and_export_pages_pass_axe_with_every_control_labelled(new_page, 
         assert page.evaluate(RUN_AXE) == [], url
         assert page.evaluate(UNLABELLED_IN_MAIN) == [], url
         assert csp_violations(page) == [], url
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])
+def test_an_upload_over_the_limit_is_refused_with_the_limit_named(new_page, settings, javascript):
+    settings.WEBMAIL_IMPORT_MAX_BYTES = 1024
+    make_account(make_user("alice"))
+    page = new_page(java_script_enabled=javascript)
+    log_in(page, "alice")
+    page.goto("/settings/import-export/")
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    big = {"name": "big.mbox", "mimeType": "application/mbox", "buffer": b"x" * 5000}
+    page.locator("input[type=file][name=file]").set_input_files(big)
+    page.get_by_role("button", name="Import").click()
+
+    message = "The file is larger than 1\xa0KB, the most an import can take."
+    if javascript:  # refused before a byte is sent: the browser's message says why
+        file_input = page.locator("input[type=file][name=file]")
+        said = file_input.evaluate("input => input.validationMessage")
+        assert said.replace("\xa0", " ").startswith(message.replace("\xa0", " "))
+        assert posts == []
+    else:  # refused by the server while it streamed in: the form's error names the field
+        expect(page.get_by_role("alert")).to_contain_text("File: " + message)
+    assert not MailImport.objects.exists()
+    assert csp_violations(page) == [] and page.record.page_errors == []

@@ -1,9 +1,11 @@
 """Conversation view in Chromium: turn it on in Settings, see one row per conversation with
 its count, open it, and expand an older message."""
 
+import re
+
 import pytest
 
-from mailbox.models import Folder
+from mailbox.models import Folder, Message
 from testkit import mailfactory as mf
 from tests.browser.conftest import csp_violations, devmail_user, expect, log_in, shot, store
 from tests.browser.test_accessibility import RUN_AXE, axe_source  # noqa: F401 - the fixture
@@ -80,4 +82,16 @@ def test_conversation_view_groups_a_thread_and_opens_it_with_older_messages_coll
     expect(first.get_by_role("button", name="Reply all")).to_be_visible()
     shot(page, f"conversation-expanded-{scheme}")
     assert page.evaluate(RUN_AXE) == []
+
+    # Opened from its oldest message, the conversation steps to the next conversation:
+    # k (as Newer) skips the conversation's own newer message.
+    trip_start = Message.objects.get(owner=conversation, subject="Trip to Busan")
+    first.get_by_role("link", name="Open").click()
+    expect(page).to_have_url(re.compile(rf"/mail/{trip_start.pk}/$"))
+    expect(pane.locator(".message-nav a[rel=next]")).to_have_count(0)  # the last conversation
+    page.keyboard.press("k")
+    expect(pane.locator("#subject")).to_have_text("Something else")
+    expect(pane.locator(".message-nav a[rel=prev]")).to_have_count(0)  # the first one
+    page.keyboard.press("j")
+    expect(pane.locator("#subject")).to_have_text("Re: Trip to Busan")
     assert csp_violations(page) == []

@@ -56,13 +56,23 @@ def test_create_rename_nest_and_delete_folders(new_page, bob_mail):
     expect(nested.get_by_role("link", name="Customers")).to_be_visible()
     shot(page, "folders-settings", "screens")
 
+    # Two messages filed in the subfolder: the dialog counts them.
+    Message.objects.filter(subject__in=["Invoice 42", "Lunch on Friday"]).update(
+        folder=Folder.USER, user_folder=UserFolder.objects.get(name="Customers")
+    )
+    page.reload()
     page.get_by_role("link", name="Delete “Work”").click()  # a dialog with JavaScript
     dialog = page.get_by_role("dialog")
-    expect(dialog).to_contain_text("go to Trash")
+    expect(dialog).to_contain_text(
+        "Its 1 subfolder is deleted too. "
+        "2 messages in “Work” and its 1 subfolder will move to Trash. "
+        "You can restore them from Trash to the Inbox."
+    )
     dialog.get_by_role("button", name="Delete folder").click()
     expect(page.locator("#toasts")).to_contain_text("Folder “Work” deleted")
     expect(sidebar(page).get_by_role("link", name="Customers")).to_have_count(0)
     assert not UserFolder.objects.exists()
+    assert Message.objects.filter(folder=Folder.TRASH).count() == 2
     assert page.record.page_errors == [] and csp_violations(page) == []
 
 

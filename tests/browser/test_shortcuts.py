@@ -439,3 +439,74 @@ def test_the_cursor_and_the_help_pass_axe(new_page, bob_mail, theme):
     assert page.evaluate(RUN_AXE) == []
     shot(page, f"help-{theme}", "shortcuts")
     assert_clean(page)
+
+
+def test_v_opens_move_to_for_the_open_message_and_escape_gives_the_focus_back(new_page, bob_mail):
+    page = open_inbox(new_page)
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    expect(reading_pane(page).get_by_role("heading", name=SUBJECTS[0])).to_be_visible()
+    # Whatever has the focus now (the reader's place) is where Escape brings it back.
+    page.evaluate("document.activeElement.dataset.before = 'v'")
+    before = page.locator("[data-before=v]")
+    expect(before).to_have_count(1)
+
+    page.keyboard.press("v")
+    menu = reading_pane(page).locator("details.move-to")
+    expect(menu).to_have_attribute("open", "")
+    folder_list = menu.get_by_label("Move to", exact=True)
+    expect(folder_list).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(menu).not_to_have_attribute("open", "")
+    expect(before).to_be_focused()
+
+    # Opened again, used with the keyboard alone: Archive is its first choice.
+    page.keyboard.press("v")
+    expect(folder_list).to_be_focused()
+    expect(folder_list).to_have_value("archive")
+    page.keyboard.press("Tab")
+    expect(menu.get_by_role("button", name="Move", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(row(page, bob_mail[0])).to_have_count(0)
+    assert Message.objects.get(pk=bob_mail[0].pk).folder == Folder.ARCHIVE
+    assert_clean(page)
+
+
+def test_v_in_the_list_moves_the_cursor_row_through_the_move_menu(new_page, bob_mail):
+    page = open_inbox(new_page)
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    link = row(page, bob_mail[1]).locator(".row-link")
+    expect(link).to_be_focused()
+
+    page.keyboard.press("v")
+    # No message was ticked: the cursor's row is, and the list's "Move to" has the focus.
+    expect(row(page, bob_mail[1]).get_by_role("checkbox")).to_be_checked()
+    folder_list = page.locator("#list-pane").get_by_label("Move to", exact=True)
+    expect(folder_list).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(link).to_be_focused()
+
+    page.keyboard.press("v")
+    expect(folder_list).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the "Move" button; the first choice is Archive
+    expect(row(page, bob_mail[1])).to_have_count(0)
+    assert Message.objects.get(pk=bob_mail[1].pk).folder == Folder.ARCHIVE
+    assert Message.objects.get(pk=bob_mail[0].pk).folder == Folder.INBOX
+    assert_clean(page)
+
+
+def test_v_is_listed_in_the_help_and_does_nothing_when_shortcuts_are_off(new_page, bob_mail):
+    page = open_inbox(new_page)
+    page.keyboard.press("?")
+    dialog = page.get_by_role("dialog", name=re.compile("Keyboard shortcuts"))
+    expect(dialog).to_contain_text("Move to a folder")
+    page.keyboard.press("Escape")
+
+    User.objects.filter(username="bob").update(keyboard_shortcuts=False)
+    page.goto(f"/mail/{bob_mail[0].pk}/")
+    expect(reading_pane(page).get_by_role("heading", name=SUBJECTS[0])).to_be_visible()
+    page.keyboard.press("v")
+    expect(reading_pane(page).locator("details.move-to")).not_to_have_attribute("open", "")
+    assert_clean(page)

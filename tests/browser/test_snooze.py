@@ -1,12 +1,14 @@
 """Snooze and junk in Chromium: snooze from the reading pane (and with the `b` key), find
-the message in Snoozed with its wake time, unsnooze it; snooze a selection until a chosen
-date and time; report junk, blocking the sender, and take it back with "Not junk"."""
+the message in Snoozed with its wake time, unsnooze it; wake it at the top of the Inbox;
+snooze a selection until a chosen date and time; report junk, blocking the sender, and
+take it back with "Not junk"."""
 
 import re
 
 import pytest
 from django.utils import timezone
 
+from mailbox import tasks
 from mailbox.models import BlockedSender, Folder, Message
 from testkit import mailfactory as mf
 from tests.browser.conftest import (
@@ -101,6 +103,32 @@ def test_snooze_from_the_reading_pane_then_unsnooze_from_snoozed(new_page, mailb
     assert message.folder == Folder.INBOX
     folder_link(page, "Inbox").click()
     expect(row(page, "Quarterly report")).to_have_count(1)
+    assert page.record.page_errors == [] and csp_violations(page) == []
+
+
+def test_a_woken_message_comes_back_to_the_top_of_the_inbox_unread(new_page, mailbox):
+    page = new_page()
+    log_in(page, "bob")
+    rows = page.get_by_role("list", name="Messages").get_by_role("listitem")
+    expect(rows.first).to_contain_text("Lunch on Friday?")  # the newest Date first
+    page.get_by_role("link", name=re.compile("Quarterly report")).click()  # the oldest
+    reading = page.locator("#reading-pane")
+    expect(reading.locator("#subject")).to_have_text("Quarterly report")
+    reading.locator("summary[aria-label='Snooze']").click()
+    menu = reading.locator(".snooze-menu .menu-panel")
+    menu.get_by_role("button", name=re.compile("^Tomorrow")).click()
+    expect(row(page, "Quarterly report")).to_have_count(0)
+
+    # Tomorrow morning: the task beat runs every minute wakes it.
+    Message.objects.filter(subject="Quarterly report").update(snoozed_until=timezone.now())
+    assert tasks.wake_snoozed() == 1
+
+    folder_link(page, "Inbox").click()
+    expect(rows.first).to_contain_text("Quarterly report")
+    expect(rows.first).to_have_class(re.compile(r"\bunread\b"))
+    rows.first.get_by_role("link", name=re.compile("Quarterly report")).click()
+    expect(reading.locator("#subject")).to_have_text("Quarterly report")
+    expect(reading.locator(".headers time")).to_contain_text("Mar 2, 2026")  # its own Date
     assert page.record.page_errors == [] and csp_violations(page) == []
 
 

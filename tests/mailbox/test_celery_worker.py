@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from mailbox.models import Message
@@ -30,6 +31,7 @@ def celery_worker_process(tmp_path):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        "WEBMAIL_TEST_MEDIA_ROOT": str(settings.MEDIA_ROOT),  # the same stored files
     }
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):

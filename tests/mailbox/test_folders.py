@@ -389,7 +389,7 @@ def test_settings_create_rename_nest_and_delete(alice_client, alice, alice_accou
     message = store(alice_account)
     actions.move_to(alice, [message.pk], f"user:{work.pk}")
     page = alice_client.get(reverse("folder_delete", args=[work.pk])).content.decode()
-    assert "1 message goes to Trash" in page
+    assert "1 message in “Work” will move to Trash." in page
     alice_client.post(reverse("folder_delete", args=[work.pk]))
     assert not UserFolder.objects.filter(pk=work.pk).exists()
     message.refresh_from_db()

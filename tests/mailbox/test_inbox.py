@@ -73,3 +73,46 @@ def test_check_mail_requires_post_and_csrf(alice, client):
     strict.force_login(alice)
     assert strict.get(reverse("check_mail")).status_code == 405
     assert strict.post(reverse("check_mail")).status_code == 403
+
+
+def _row(html: str, pk: int) -> str:
+    start = html.rindex("<li ", 0, html.index(f'id="row-{pk}"'))
+    return html[start : html.index("</li>", start)]
+
+
+def test_a_row_escapes_every_text_the_sender_wrote(alice_client, alice_account):
+    hostile = '"><img src=x onerror=alert(1)>'
+    m = make_message(alice_account, uidl="h", subject=hostile, from_name=hostile, snippet=hostile)
+    row = _row(alice_client.get(reverse("home")).content.decode(), m.pk)
+    assert "<img" not in row
+    assert row.count("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;") == 4  # +aria-label
+
+
+def test_a_row_links_to_the_message_and_posts_its_actions_to_it(alice_client, alice_account):
+    m = make_message(alice_account, uidl="l", seen=False, flagged=True)
+    row = _row(alice_client.get(reverse("home")).content.decode(), m.pk)
+    read_url, action_url = (
+        reverse("read_message", args=[m.pk]),
+        reverse("message_action", args=[m.pk]),
+    )
+    assert f'href="{read_url}"' in row
+    assert row.count(f'formaction="{action_url}"') == 4  # archive, trash, mark read, unflag
+    assert 'value="mark_read"' in row and 'value="unflag"' in row and 'aria-pressed="true"' in row
+    assert row.startswith('<li class="list-row unread"')
+
+
+def test_a_row_in_trash_offers_restore_instead_of_archive_and_trash(alice_client, alice_account):
+    m = make_message(alice_account, uidl="t", folder="trash")
+    html = alice_client.get(reverse("folder", args=["trash"])).content.decode()
+    row = _row(html, m.pk)
+    assert 'value="restore"' in row
+    assert 'value="archive"' not in row and 'value="trash"' not in row
+
+
+def test_a_row_is_written_in_the_users_language(alice_client, alice_account):
+    alice_account.user.language = "ko"
+    alice_account.user.save()
+    m = make_message(alice_account, uidl="k", subject="", has_attachments=True)
+    row = _row(alice_client.get(reverse("home")).content.decode(), m.pk)
+    assert "(제목 없음)" in row
+    assert 'aria-label="휴지통으로 이동"' in row

@@ -139,8 +139,9 @@ def test_korean_user_sees_korean_dates_names_and_sizes(client, korean_alice):
     assert "2026년 3월 8일 (일) 오후 3:20" in page
     assert "350KB" in page
     assert "견적서.pdf" in page
-    assert "이민수 &lt;minsu@example.kr&gt;" in page
-    assert "박서연 &lt;seoyeon@example.kr&gt;" in page and "최지우" in page
+    # Each name isolated for bidirectional text, its address after it.
+    assert "<bdi>이민수</bdi> &lt;minsu@example.kr&gt;" in page
+    assert "<bdi>박서연</bdi> &lt;seoyeon@example.kr&gt;" in page and "최지우" in page
     assert "=?" not in inbox + page
 
 

@@ -513,3 +513,107 @@ def test_no_undo_that_would_pour_several_folders_into_one(client, corpus):
     undo = _archive_from_search(client, ["회의 자료 보냅니다", "Lunch plans"])
     assert "action" not in undo
     assert undo["text"]  # the toast still says what was done
+
+
+# Conversation view ------------------------------------------------------------------------
+
+
+def thread_mail(account, subject, ident, *, parent=None, minute=0, **fields):
+    """A message of a conversation (`parent`: the Message-ID it answers), stored as polled."""
+    headers = [("In-Reply-To", f"<{parent}>"), ("References", f"<{parent}>")] if parent else []
+    raw = mf.message(
+        mf.text_part("Numbers inside.\n"),
+        subject=subject,
+        from_="Minsoo Kim <minsoo.kim@daum.net>",
+        message_id=f"<{ident}>",
+        headers=headers,
+    )
+    fields.setdefault("date", dt.datetime(2024, 4, 1, 9, minute, tzinfo=dt.UTC))
+    message = ingest.store_message(account, raw, f"conv-{next(_uidls)}")
+    Message.objects.filter(pk=message.pk).update(**fields)
+    return message
+
+
+@pytest.fixture
+def budget_thread(jimin, account):
+    """A conversation across Inbox, Sent, Archive and Trash, and a message of its own."""
+    jimin.conversation_view = True
+    jimin.save(update_fields=["conversation_view"])
+    first = thread_mail(account, "Budget review", "b1@x", minute=0)
+    sent = thread_mail(
+        account, "Re: Budget review", "b2@x", parent="b1@x", minute=1, folder=Folder.SENT
+    )
+    archived = thread_mail(
+        account, "Re: Budget review", "b3@x", parent="b2@x", minute=2, folder=Folder.ARCHIVE
+    )
+    trashed = thread_mail(
+        account,
+        "Re: Budget review",
+        "b4@x",
+        parent="b3@x",
+        minute=4,
+        folder=Folder.TRASH,
+        trashed_from=Folder.INBOX,
+    )
+    note = thread_mail(account, "Budget note", "n1@x", minute=3)
+    return {"first": first, "sent": sent, "archived": archived, "trashed": trashed, "note": note}
+
+
+def _found(client, query):
+    response = client.get(reverse("search"), {"q": query})
+    assert response.status_code == 200
+    return [m.pk for m in response.context["page"].messages], response.content.decode()
+
+
+def test_conversation_view_groups_search_results_by_conversation(client, budget_thread):
+    rows, page = _found(client, "budget")
+    # Newest first: the note, then the conversation's newest result (Trash is not searched).
+    assert rows == [budget_thread["note"].pk, budget_thread["archived"].pk]
+    assert "3 messages in this conversation" in page
+    assert page.count("in this conversation") == 1  # the note is a conversation of one
+    # The row opens the whole conversation, from every folder but Trash and Junk.
+    opened = client.get(reverse("read_message", args=[budget_thread["archived"].pk]))
+    assert [i["message"].pk for i in opened.context["thread"]] == [
+        budget_thread[key].pk for key in ("first", "sent", "archived")
+    ]
+
+
+def test_search_results_of_a_conversation_count_as_their_folder_opens_them(client, budget_thread):
+    rows, page = _found(client, "budget in:trash")
+    assert rows == [budget_thread["trashed"].pk]
+    assert "4 messages in this conversation" in page  # from Trash, Trash counts too
+    rows, page = _found(client, "budget in:anywhere")
+    assert rows == [budget_thread["trashed"].pk, budget_thread["note"].pk]
+    assert "4 messages in this conversation" in page
+
+
+def test_without_conversation_view_every_search_result_is_a_row(client, jimin, budget_thread):
+    jimin.conversation_view = False
+    jimin.save(update_fields=["conversation_view"])
+    rows, page = _found(client, "budget")
+    assert len(rows) == 4
+    assert "in this conversation" not in page
+
+
+def test_grouped_search_costs_the_same_queries_for_few_or_many_results(client, jimin, account):
+    jimin.conversation_view = True
+    jimin.save(update_fields=["conversation_view"])
+    work = UserFolder.objects.create(owner=jimin, name="Work")
+    thread_mail(account, "needle start", "start@x")
+    few = _queries(client, {"q": "needle"})
+    for i in range(20):
+        thread_mail(account, f"needle {i}", f"n{i}@x", minute=i + 1)
+        thread_mail(account, f"Re: needle {i}", f"r{i}@x", parent=f"n{i}@x", folder=Folder.SENT)
+        thread_mail(
+            account,
+            f"Re: needle {i}",
+            f"w{i}@x",
+            parent=f"r{i}@x",
+            folder=Folder.USER,
+            user_folder=work,
+        )
+    many = _queries(client, {"q": "needle"})
+    assert many == few
+    rows, page = _found(client, "needle")
+    assert len(rows) == 21
+    assert page.count("3 messages in this conversation") == 20

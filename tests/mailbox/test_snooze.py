@@ -1,17 +1,21 @@
 """Snooze: presets in the user's time zone, the Snoozed folder, Unsnooze and Undo, and the
-wake-up that beat runs every minute."""
+wake-up that beat runs every minute, which brings mail back to the top of the Inbox."""
 
 import datetime as dt
+import io
 import itertools
+import zipfile
 import zoneinfo
+from email.utils import format_datetime
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from mailbox import actions, folders, ingest, snooze, tasks
-from mailbox.models import Folder, Message
+from accounts.formatting import full_date
+from mailbox import actions, export, folders, ingest, snooze, tasks
+from mailbox.models import Folder, Message, Outgoing
 from testkit import mailfactory as mf
 from webmail.celery import app
 
@@ -26,6 +30,18 @@ def store(account, subject="hello", **fields) -> Message:
         Message.objects.filter(pk=message.pk).update(**fields)
         message.refresh_from_db()
     return message
+
+
+def dated(account, subject: str, when: dt.datetime, **headers) -> Message:
+    """A message whose Date header is `when` (to the second), stored in the Inbox."""
+    raw = mf.message(
+        mf.text_part(f"About {subject}.\n"),
+        subject=subject,
+        date=format_datetime(when.astimezone(SEOUL)),
+        message_id=headers.pop("message_id", None),
+        headers=list(headers.items()),
+    )
+    return ingest.store_message(account, raw, f"snooze-{next(_uidls)}")
 
 
 def utc(*args) -> dt.datetime:
@@ -287,3 +303,136 @@ def test_the_menu_and_the_snoozed_folder_speak_korean(seoul_client, alice_accoun
     )
     listing = seoul_client.get(reverse("folder", args=["snoozed"])).content.decode()
     assert "내일 오전 8:00" in listing
+
+
+# Back at the top of the Inbox ------------------------------------------------------------
+
+
+def _a_week_ago() -> dt.datetime:
+    # To the minute: a Date header has seconds, a zip member's time only even ones.
+    return (timezone.now() - dt.timedelta(days=7)).replace(second=0, microsecond=0)
+
+
+def _time_passes(message: Message) -> None:
+    """Its wake time has come (rather than waiting for it)."""
+    Message.objects.filter(pk=message.pk).update(
+        snoozed_until=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+
+def _rows(response) -> list[int]:
+    return [m.pk for m in response.context["page"].messages]
+
+
+def test_a_woken_week_old_message_is_the_first_row_of_the_inbox_unread(alice_client, alice_account):
+    week_ago = _a_week_ago()
+    old = dated(alice_account, "last week", week_ago)
+    newer = [
+        dated(alice_account, "yesterday", timezone.now() - dt.timedelta(days=1)),
+        dated(alice_account, "an hour ago", timezone.now() - dt.timedelta(hours=1)),
+    ]
+    alice_client.post(reverse("message_action", args=[old.pk]), {"action": "read"})
+    alice_client.post(reverse("snooze_message", args=[old.pk]), {"until": "tomorrow"})
+    assert old.pk not in _rows(alice_client.get(reverse("folder", args=["inbox"])))
+    _time_passes(old)
+
+    assert tasks.wake_snoozed() == 1
+
+    response = alice_client.get(reverse("folder", args=["inbox"]))
+    assert _rows(response) == [old.pk, newer[1].pk, newer[0].pk]
+    first = response.context["page"].messages[0]
+    assert first.seen is False
+    old.refresh_from_db()
+    assert (old.folder, old.seen, old.snoozed_until) == (Folder.INBOX, False, None)
+    assert (old.header_date, old.own_date) == (week_ago, week_ago)
+    assert timezone.now() - old.date < dt.timedelta(minutes=1)
+    # The row says when it came back; its reading pane says when it was sent.
+    page = response.content.decode()
+    assert f'<time datetime="{timezone.localtime(old.date).isoformat()}">' in page
+    reading = alice_client.get(reverse("read_message", args=[old.pk])).content.decode()
+    own = timezone.localtime(week_ago)
+    assert f'<dd><time datetime="{own.isoformat()}">{full_date(own)}</time></dd>' in reading
+    assert f'<dd><time datetime="{timezone.localtime(old.date).isoformat()}">' not in reading
+
+
+def test_a_reply_to_a_woken_message_quotes_its_own_date(alice_client, alice_account):
+    week_ago = _a_week_ago()
+    old = dated(alice_account, "last week", week_ago)
+    snooze.snooze(alice_account.user, [old.pk], timezone.now() + dt.timedelta(hours=1))
+    _time_passes(old)
+    tasks.wake_snoozed()
+
+    alice_client.post(reverse("reply", args=[old.pk]))
+
+    body = Outgoing.objects.get(owner=alice_account.user).body
+    assert f"On {full_date(week_ago.astimezone(SEOUL), local=False)}, " in body
+
+
+def test_snoozing_a_woken_message_again_keeps_its_own_date(alice_account):
+    week_ago = _a_week_ago()
+    old = dated(alice_account, "again", week_ago)
+    for _ in range(2):
+        snooze.snooze(alice_account.user, [old.pk], timezone.now() + dt.timedelta(hours=1))
+        _time_passes(old)
+        assert tasks.wake_snoozed() == 1
+        old.refresh_from_db()
+        assert old.header_date == week_ago
+        assert old.date > week_ago + dt.timedelta(days=6)
+    # Unsnooze (the user's own choice) leaves its place alone.
+    moved = old.date
+    snooze.snooze(alice_account.user, [old.pk], timezone.now() + dt.timedelta(hours=1))
+    snooze.unsnooze(alice_account.user, [old.pk])
+    old.refresh_from_db()
+    assert (old.folder, old.date, old.header_date) == (Folder.INBOX, moved, week_ago)
+
+
+def test_in_conversation_view_a_woken_message_brings_its_conversation_first(
+    alice, alice_client, alice_account
+):
+    alice.conversation_view = True
+    alice.save(update_fields=["conversation_view"])
+    week_ago = _a_week_ago()
+    start = dated(alice_account, "plan", week_ago, message_id="<plan-1@x>")
+    reply = dated(
+        alice_account,
+        "Re: plan",
+        week_ago + dt.timedelta(hours=2),
+        message_id="<plan-2@x>",
+        **{"In-Reply-To": "<plan-1@x>"},
+    )
+    lunch = dated(alice_account, "lunch", timezone.now() - dt.timedelta(days=1))
+    assert _rows(alice_client.get(reverse("folder", args=["inbox"]))) == [lunch.pk, reply.pk]
+
+    snooze.snooze(alice, [start.pk], timezone.now() + dt.timedelta(hours=1))
+    _time_passes(start)
+    tasks.wake_snoozed()
+
+    response = alice_client.get(reverse("folder", args=["inbox"]))
+    assert _rows(response) == [start.pk, lunch.pk]
+    assert "2 messages in this conversation" in response.content.decode()
+    # The conversation still reads in the order it was written.
+    page = alice_client.get(reverse("read_message", args=[start.pk])).content.decode()
+    assert page.index(f'id="thread-message-{start.pk}"') < page.index(
+        f'id="thread-message-{reply.pk}"'
+    )
+
+
+def test_exports_of_a_woken_message_keep_its_own_date(alice, alice_account):
+    week_ago = _a_week_ago()
+    old = dated(alice_account, "report", week_ago)
+    messages, _ = export.folder_messages(alice, "inbox")
+    before = b"".join(export.export(alice, messages, "mbox", "Inbox").chunks)
+
+    snooze.snooze(alice, [old.pk], timezone.now() + dt.timedelta(hours=1))
+    _time_passes(old)
+    tasks.wake_snoozed()
+
+    messages, _ = export.folder_messages(alice, "inbox")
+    # The mbox "From " line (the time it arrived) and the message's bytes are as they were.
+    assert b"".join(export.export(alice, messages, "mbox", "Inbox").chunks) == before
+    data = b"".join(export.export(alice, messages, "eml-zip", "Inbox").chunks)
+    members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    own = week_ago.astimezone(dt.UTC)  # alice's zone: unset, so UTC
+    assert len(members) == 1
+    assert members[0].filename.endswith(f"{own:%Y-%m-%d %H%M%S} report.eml")
+    assert members[0].date_time == (own.year, own.month, own.day, own.hour, own.minute, own.second)

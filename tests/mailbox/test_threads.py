@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mailbox import ingest, threading
-from mailbox.models import Folder, Message, Outgoing, ThreadKey
+from mailbox.models import Folder, Message, Outgoing, ThreadKey, TrustedSender, UserFolder
 from testkit import mailfactory as mf
 from tests.conftest import make_account
 from tests.mailbox.test_full_loop import devmail, devmail_account  # noqa: F401 - fixture
@@ -372,6 +372,129 @@ def test_reading_a_conversation_costs_the_same_queries_at_any_length(
     short = _conversation(alice_account, "short", 2)
     long = _conversation(alice_account, "long", 12, minutes=100)
     assert count(long[-1]) == count(short[-1])
+
+
+def test_a_conversation_reaching_into_own_folders_costs_no_more_queries(
+    alice_client, conversations_on, alice, alice_account
+):
+    def count(message) -> int:
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            alice_client.get(reverse("read_message", args=[message.pk]))
+        return len(captured)
+
+    plan = _conversation(alice_account, "plan", 3)
+    count(plan[2])  # the first reading also marks it read
+    in_inbox = count(plan[2])
+    projects = UserFolder.objects.create(owner=alice, name="Projects")
+    Message.objects.filter(pk=plan[0].pk).update(folder=Folder.USER, user_folder=projects)
+    assert count(plan[2]) == in_inbox
+    assert (
+        "Projects" in alice_client.get(reverse("read_message", args=[plan[2].pk])).content.decode()
+    )
+
+
+def _nav(response) -> tuple[int | None, int | None]:
+    return response.context["newer"], response.context["older"]
+
+
+def test_newer_and_older_step_by_conversation_in_conversation_view(
+    alice_client, conversations_on, alice_account
+):
+    early = _conversation(alice_account, "early", 1)
+    plan = _conversation(alice_account, "plan", 3, minutes=5)
+    late = _conversation(alice_account, "late", 2, minutes=10)
+    # The list: late (its newest), plan (its newest), early. Opened from its oldest message,
+    # plan steps to the neighbouring conversations, not to its own other messages.
+    opened = alice_client.get(reverse("read_message", args=[plan[0].pk]))
+    assert _nav(opened) == (late[1].pk, early[0].pk)
+    assert _nav(alice_client.get(reverse("read_message", args=[late[0].pk]))) == (None, plan[2].pk)
+    assert _nav(alice_client.get(reverse("read_message", args=[early[0].pk]))) == (plan[2].pk, None)
+    page = opened.content.decode()
+    assert f'href="{reverse("read_message", args=[late[1].pk])}"' in page
+    assert 'rel="prev"' in page and 'rel="next"' in page
+
+
+def test_a_conversation_steps_from_its_row_even_when_another_is_between_its_messages(
+    alice_client, conversations_on, alice_account
+):
+    older = store(alice_account, mail("t-1@x", "Trip", minutes=1))
+    other = store(alice_account, mail("o-1@x", "Other", minutes=5))
+    newest = store(alice_account, mail("t-2@x", "Re: Trip", in_reply_to="<t-1@x>", minutes=10))
+    # The list: Trip (its message at 10), Other. From Trip's older message: nothing newer.
+    assert _nav(alice_client.get(reverse("read_message", args=[older.pk]))) == (None, other.pk)
+    assert _nav(alice_client.get(reverse("read_message", args=[other.pk]))) == (newest.pk, None)
+
+
+def test_without_conversation_view_newer_and_older_step_by_message(alice_client, alice_account):
+    older = store(alice_account, mail("t-1@x", "Trip", minutes=1))
+    other = store(alice_account, mail("o-1@x", "Other", minutes=5))
+    newest = store(alice_account, mail("t-2@x", "Re: Trip", in_reply_to="<t-1@x>", minutes=10))
+    assert _nav(alice_client.get(reverse("read_message", args=[older.pk]))) == (other.pk, None)
+    assert _nav(alice_client.get(reverse("read_message", args=[other.pk]))) == (newest.pk, older.pk)
+
+
+def test_conversation_steps_stay_in_the_messages_folder(
+    alice_client, conversations_on, alice_account
+):
+    plan = _conversation(alice_account, "plan", 2)
+    archived = store(alice_account, mail("a-1@x", "Archived", minutes=5), folder=Folder.ARCHIVE)
+    sent = store(
+        alice_account,
+        mail("plan-sent@x", "Re: plan", in_reply_to="<plan-1@x>", minutes=9),
+        folder=Folder.SENT,
+    )
+    assert archived.pk not in _nav(alice_client.get(reverse("read_message", args=[plan[0].pk])))
+    assert _nav(alice_client.get(reverse("read_message", args=[sent.pk]))) == (None, None)
+
+
+def test_conversation_steps_cost_the_same_queries_however_many_conversations(
+    alice_client, conversations_on, alice_account
+):
+    def count(message) -> int:
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            alice_client.get(reverse("read_message", args=[message.pk]))
+        return len(captured)
+
+    plan = _conversation(alice_account, "plan", 3, minutes=500)
+    count(plan[0])  # the first reading also marks it read
+    few = count(plan[0])
+    for n in range(30):
+        _conversation(alice_account, f"c{n}", 2, minutes=n * 3)
+        _conversation(alice_account, f"d{n}", 2, minutes=600 + n * 3)
+    assert count(plan[0]) == few
+
+
+def _html_mail(message_id: str, minutes: int, *, in_reply_to: str | None = None) -> bytes:
+    headers = [("In-Reply-To", in_reply_to), ("References", in_reply_to)] if in_reply_to else []
+    return mf.message(
+        mf.part(
+            b'<p>Offer <img src="https://tracker.example/p.png"></p>', "text/html; charset=utf-8"
+        ),
+        subject="Offer",
+        from_="Shop <shop@example.test>",
+        to="Alice <alice@example.test>",
+        date=format_datetime(START + timedelta(minutes=minutes)),
+        message_id=f"<{message_id}>",
+        headers=headers,
+    )
+
+
+def test_a_conversations_junk_never_loads_images_of_a_trusted_sender_unasked(
+    alice_client, conversations_on, alice, alice_account
+):
+    TrustedSender.objects.create(owner=alice, address="shop@example.test")
+    first = store(alice_account, _html_mail("s-1@x", 0), folder=Folder.JUNK)
+    second = store(alice_account, _html_mail("s-2@x", 1, in_reply_to="<s-1@x>"), folder=Folder.JUNK)
+    items = alice_client.get(reverse("read_message", args=[second.pk])).context["thread"]
+    card = next(i for i in items if i["message"].pk == first.pk)
+    assert (card["show_remote"], card["remote_blocked"]) == (False, True)
+    # Out of Junk, the trusted sender's images load in every card, as on its own page.
+    Message.objects.filter(pk__in=[first.pk, second.pk]).update(folder=Folder.INBOX)
+    items = alice_client.get(reverse("read_message", args=[second.pk])).context["thread"]
+    card = next(i for i in items if i["message"].pk == first.pk)
+    assert (card["show_remote"], card["remote_blocked"]) == (True, False)
 
 
 def test_a_conversation_never_shows_another_users_mail(

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = [
     "webmail",
     "rules",
+    "contacts",
     "mailbox",
     "accounts",
     "devmail",
@@ -92,6 +93,21 @@ def test_mailbox_importing_the_rules_app_breaks_the_contract(tree):
     result = lint_imports(tree)
     assert result.returncode == 1
     assert "mailbox.probe -> rules.filtering" in result.stdout
+
+
+def test_mailbox_importing_the_contacts_app_breaks_the_contract(tree):
+    # contacts sits above mailbox: it listens to mailbox's signals, never the reverse.
+    (tree / "mailbox" / "probe.py").write_text("from contacts import models\n")
+    result = lint_imports(tree)
+    assert result.returncode == 1
+    assert "mailbox.probe -> contacts.models" in result.stdout
+
+
+def test_rules_and_contacts_stay_independent(tree):
+    (tree / "contacts" / "probe.py").write_text("from rules import models\n")
+    result = lint_imports(tree)
+    assert result.returncode == 1
+    assert "contacts.probe -> rules.models" in result.stdout
 
 
 def test_no_module_outside_tests_and_migrations_is_over_800_lines():
