@@ -9,7 +9,7 @@ from .models import MailAccount, User
 
 # The editable fields, in the order the admin shows them.
 ACCOUNT_FIELDSETS = [
-    (None, {"fields": ["email", "display_name", "signature", "enabled"]}),
+    (None, {"fields": ["email", "display_name", "enabled"]}),
     (
         "POP3",
         {

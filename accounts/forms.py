@@ -48,7 +48,6 @@ class MailAccountForm(KeepSavedPasswordsMixin, forms.ModelForm):
         fields = [
             "email",
             "display_name",
-            "signature",
             "pop3_host",
             "pop3_port",
             "pop3_security",
@@ -65,7 +64,6 @@ class MailAccountForm(KeepSavedPasswordsMixin, forms.ModelForm):
             "poll_interval",
             "enabled",
         ]
-        widgets = {"signature": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -142,8 +140,18 @@ class PreferencesForm(forms.ModelForm):
             "conversation_view",
             "keyboard_shortcuts",
             "time_zone",
+            # The address book fills itself (contacts.collection); each can be turned off.
+            "collect_recipients",
+            "collect_reply_senders",
+            "collect_trusted_senders",
+            # Undo send: how long a sent message waits (mailbox.sending).
+            "undo_send_seconds",
+            # Rich text or plain text for new messages (a message can switch).
+            "compose_format",
         ]
         widgets = {
+            "compose_format": forms.RadioSelect,
+            "undo_send_seconds": forms.RadioSelect,
             "language": forms.RadioSelect,
             "theme": forms.RadioSelect,
             "list_density": forms.RadioSelect,
@@ -156,3 +164,14 @@ class PreferencesForm(forms.ModelForm):
             (code, format_html('<span lang="{}">{}</span>', code, name) if code else name)
             for code, name in User.Language.choices
         ]
+        # Not sent (a page from before undo send): the setting stays as it is.
+        self.fields["undo_send_seconds"].required = False
+        self.fields["compose_format"].required = False
+
+    def clean_compose_format(self):
+        # Not sent (a page from before rich text): the setting stays as it is.
+        return self.cleaned_data.get("compose_format") or self.instance.compose_format
+
+    def clean_undo_send_seconds(self):
+        value = self.cleaned_data.get("undo_send_seconds")
+        return self.instance.undo_send_seconds if value in (None, "") else value

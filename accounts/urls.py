@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_send_as, views_signatures
 
 urlpatterns = [
     path("", views.account_list, name="account_list"),
@@ -9,4 +9,22 @@ urlpatterns = [
     path("<int:pk>/", views.account_edit, name="account_edit"),
     path("<int:pk>/delete/", views.account_delete, name="account_delete"),
     path("<int:pk>/test/", views.account_test, name="account_test"),
+    path("<int:pk>/signatures/", views_signatures.signature_list, name="signature_list"),
+    path(
+        "<int:pk>/signatures/<int:signature_pk>/",
+        views_signatures.signature_edit,
+        name="signature_edit",
+    ),
+    path(
+        "<int:pk>/signatures/<int:signature_pk>/delete/",
+        views_signatures.signature_delete,
+        name="signature_delete",
+    ),
+    path("<int:pk>/send-as/", views_send_as.send_as_list, name="send_as_list"),
+    path("<int:pk>/send-as/<int:alias_pk>/", views_send_as.send_as_edit, name="send_as_edit"),
+    path(
+        "<int:pk>/send-as/<int:alias_pk>/delete/",
+        views_send_as.send_as_delete,
+        name="send_as_delete",
+    ),
 ]

@@ -4,9 +4,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.formatting import file_size
+from accounts.models import Signature
 from mailcore import addresses, compose
 
-from . import actions, folders, junk, snooze
+from . import actions, folders, junk, rich_compose, snooze
 from .models import Folder
 
 ACTIONS = {
@@ -232,8 +233,26 @@ def _address_field(label: str) -> forms.CharField:
     )
 
 
+def sender_key(account, send_as=None) -> str:
+    """The From select's value: the account's id, or "account:alias" for a send-as address."""
+    account_id = getattr(account, "pk", account)
+    if account_id in (None, ""):
+        return ""
+    alias_id = getattr(send_as, "pk", send_as)
+    return f"{account_id}:{alias_id}" if alias_id else str(account_id)
+
+
+class SenderAccountField(forms.ModelChoiceField):
+    """An account given as a From select value (``sender_key``): the alias part is ignored."""
+
+    def to_python(self, value):
+        return super().to_python(str(value).partition(":")[0] if value else value)
+
+
 class ComposeForm(forms.Form):
-    account = forms.ModelChoiceField(queryset=None, label=_("From"), empty_label=None)
+    # From: each account ("Name <address>"), each followed by its send-as addresses.
+    # Cleans to the MailAccount; the chosen alias (or None) is cleaned_data["send_as"].
+    account = forms.ChoiceField(label=_("From"))
     to = _address_field(_("To"))
     cc = _address_field(_("Cc"))
     bcc = _address_field(_("Bcc"))
@@ -241,6 +260,16 @@ class ComposeForm(forms.Form):
     body = forms.CharField(
         label=_("Body"), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 16})
     )
+    # Rich text (static/js/editor.js fills it; empty: a plain-text message). Never trusted:
+    # clean() sanitizes it and derives `body` from it (mailbox.rich_compose).
+    html_body = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
+    signature = forms.ChoiceField(
+        label=_("Signature"),
+        required=False,
+        widget=forms.Select(attrs={"aria-describedby": "signature-help"}),
+    )
+    # The signature the text holds now: a different choice above swaps it on Save/Send.
+    signature_shown = forms.CharField(required=False, widget=forms.HiddenInput)
     attachments = MultipleFileField(label=_("Attach files"), required=False)
     remove_attachments = forms.ModelMultipleChoiceField(
         queryset=None,
@@ -259,7 +288,16 @@ class ComposeForm(forms.Form):
 
         self.user = user
         self.outgoing = outgoing
-        self.fields["account"].queryset = user.mail_accounts.filter(enabled=True)
+        self._senders = {}
+        for account in user.mail_accounts.filter(enabled=True).prefetch_related("send_as"):
+            self._senders[sender_key(account)] = (account, None, account.from_header)
+            for alias in account.send_as.all():
+                self._senders[sender_key(account, alias)] = (account, alias, alias.from_header)
+        self.fields["account"].choices = [(key, s[2]) for key, s in self._senders.items()]
+        self.initial = {
+            **self.initial,
+            "account": sender_key(self.initial.get("account"), self.initial.get("send_as")),
+        }
         existing = (
             OutgoingAttachment.objects.filter(outgoing=outgoing)
             if outgoing
@@ -271,6 +309,17 @@ class ComposeForm(forms.Form):
         )
         self.max_bytes = settings.WEBMAIL_MAX_ATTACHMENT_BYTES
         self.fields["attachments"].widget.attrs["data-max-bytes"] = self.max_bytes
+        self._signatures = {
+            str(s.pk): s
+            for s in Signature.objects.filter(account__user=user, account__enabled=True)
+            .select_related("account")
+            .order_by("account__email", "position", "pk")
+        }
+        several = len({s.account_id for s in self._signatures.values()}) > 1
+        self.fields["signature"].choices = [("", _("No signature"))] + [
+            (pk, f"{s.name} ({s.account.email})" if several else s.name)
+            for pk, s in self._signatures.items()
+        ]
 
     def _clean_addresses(self, name: str) -> str:
         value = self.cleaned_data.get(name, "")
@@ -281,6 +330,11 @@ class ComposeForm(forms.Form):
                 _("“%(item)s” is not a valid email address.") % {"item": exc.item}
             ) from None
         return value
+
+    def clean_account(self):
+        account, alias, _label = self._senders[self.cleaned_data["account"]]
+        self.cleaned_data["send_as"] = alias
+        return account
 
     def clean_to(self):
         return self._clean_addresses("to")
@@ -298,8 +352,23 @@ class ComposeForm(forms.Form):
             raise forms.ValidationError(_("The subject cannot contain line breaks."))
         return subject.strip()
 
+    def _clean_rich_text(self, cleaned) -> None:
+        html = cleaned.get("html_body") or ""
+        if html.strip():
+            cleaned["html_body"], cleaned["body"] = rich_compose.clean_html(self.outgoing, html)
+        else:
+            cleaned["html_body"] = ""
+        chosen = self._signatures.get(cleaned.get("signature") or "")
+        shown = self._signatures.get(cleaned.get("signature_shown") or "")
+        if chosen != shown and "body" in cleaned:
+            cleaned["body"], cleaned["html_body"] = rich_compose.swap_signature(
+                cleaned["body"], cleaned["html_body"], shown, chosen
+            )
+            cleaned["signature_shown"] = cleaned.get("signature") or ""
+
     def clean(self):
         cleaned = super().clean()
+        self._clean_rich_text(cleaned)
         removed = {a.pk for a in cleaned.get("remove_attachments") or []}
         kept = sum(
             a.size for a in self.fields["remove_attachments"].queryset if a.pk not in removed
@@ -354,7 +423,7 @@ class AttachmentUploadForm(forms.Form):
 
     file = forms.FileField(label=_("File"), allow_empty_file=True)
     size = forms.IntegerField(min_value=0, required=False)
-    account = forms.ModelChoiceField(queryset=None, required=False)
+    account = SenderAccountField(queryset=None, required=False)  # the From select's value
 
     def __init__(self, *args, user, outgoing=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -30,6 +30,7 @@ from email.headerregistry import AddressHeader, HeaderRegistry
 from email.message import EmailMessage, Message, MIMEPart
 from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
+from html import escape as html_escape
 from io import BytesIO
 
 import pybase64
@@ -38,6 +39,8 @@ from .addresses import Address, AddressError, checked_address, normalise_addr_sp
 from .mime import ParsedMessage, html_to_text, safe_filename
 from .mime.dates import aware
 from .mime.headers import MIME_TYPE, check_header_text, clean_header_text, has_control_chars
+from .richtext import sanitize_compose_html, text_to_html
+from .sanitize import sanitize_email_html
 from .subjects import forward_subject, reply_subject
 
 __all__ = [
@@ -47,10 +50,12 @@ __all__ = [
     "QuoteLabels",
     "build_message",
     "clean_header_text",
+    "forward_inline_html",
     "forward_inline_text",
     "forward_subject",
     "has_control_chars",
     "quote_for_reply",
+    "quote_html_for_reply",
     "reply_recipients",
     "reply_subject",
     "threading_headers",
@@ -65,6 +70,9 @@ class OutgoingAttachment:
     filename: str
     content_type: str | None  # None: guessed from the filename
     data: bytes = field(repr=False)
+    # An image of the HTML body (multipart/related), referenced there as cid:content_id.
+    content_id: str = ""
+    inline: bool = False
 
 
 @dataclass
@@ -75,6 +83,9 @@ class OutgoingMessage:
     bcc: list[Address] = field(default_factory=list)  # envelope only, never a header
     subject: str = ""
     body: str = ""
+    # Sanitized HTML (mailcore.richtext): with it the message is multipart/alternative,
+    # `body` being its text part; inline attachments then go in multipart/related.
+    html: str = ""
     in_reply_to: str = ""  # without <>
     references: list[str] = field(default_factory=list)  # without <>
     # A message/rfc822 attachment (a forwarded original) is embedded unchanged, bar
@@ -83,6 +94,11 @@ class OutgoingMessage:
     request_read_receipt: bool = False
     message_id: str | None = None  # without <>; generated on the sender's domain if None
     date: datetime | None = None  # now if None
+    # MAIL FROM when it is not the From address (a send-as alias goes out under the
+    # account's own address); "" means the sender's address.
+    envelope_from: str = ""
+    # RFC 3834 Auto-Submitted value ("auto-replied" for a vacation reply); "" for none.
+    auto_submitted: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,13 +174,60 @@ def _guess_type(filename: str, given: str | None) -> str:
     return guessed or _EXTRA_TYPES.get(extension) or "application/octet-stream"
 
 
-def _body_part(target: Message, body: str) -> None:
+def _body_part(target: Message, body: str, subtype: str = "plain") -> None:
     body = body.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     cte = None
     # EmailMessage already avoids 7bit for lines over 78; this makes the SMTP limit explicit.
     if any(len(line) > MAX_LINE_OCTETS for line in body.encode("utf-8").split(b"\n")):
         cte = "quoted-printable" if body.isascii() else "base64"
-    target.set_content(body, subtype="plain", charset="utf-8", cte=cte)
+    target.set_content(body, subtype=subtype, charset="utf-8", cte=cte)
+
+
+HTML_DOCUMENT = (
+    '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n<body>\n%s\n</body></html>\n'
+)
+
+
+def _html_body(msg: EmailMessage, message: OutgoingMessage) -> list[OutgoingAttachment]:
+    """text/plain + text/html as multipart/alternative, wrapped with the images the HTML
+    references in multipart/related; returns the attachments left for multipart/mixed.
+
+    An inline attachment the HTML does not reference is not sent (the user took the
+    image out of the text); one without a usable Content-ID goes as an attachment.
+    """
+    _body_part(msg, message.body)
+    html = MIMEPart(policy=POLICY)
+    _body_part(html, HTML_DOCUMENT % message.html, subtype="html")
+    msg.make_alternative()
+    msg.attach(html)
+    related = []
+    rest = []
+    for attachment in message.attachments:
+        if not attachment.inline:
+            rest.append(attachment)
+        elif MSG_ID.fullmatch(attachment.content_id or ""):
+            if f"cid:{attachment.content_id}" in message.html:
+                related.append(attachment)
+        else:
+            rest.append(attachment)
+    if related:
+        # multipart/related { multipart/alternative, images } (RFC 2387); the stdlib's
+        # make_related() only nests related inside alternative, so it is done by hand.
+        alternative = MIMEPart(policy=POLICY)
+        alternative["Content-Type"] = msg["Content-Type"]
+        alternative.set_payload(msg.get_payload())
+        del msg["Content-Type"]
+        msg["Content-Type"] = 'multipart/related; type="multipart/alternative"'
+        msg.set_payload([alternative, *(_inline_part(a) for a in related)])
+    return rest
+
+
+def _inline_part(attachment: OutgoingAttachment) -> MIMEPart:
+    part = _attachment_part(attachment)
+    del part["Content-Disposition"]
+    part["Content-ID"] = f"<{attachment.content_id}>"
+    part.add_header("Content-Disposition", "inline", filename=safe_filename(attachment.filename))
+    return part
 
 
 def _rfc822_part(filename: str, raw: bytes) -> MIMEPart:
@@ -258,12 +321,18 @@ def build_message(message: OutgoingMessage) -> BuiltMessage:
         msg["In-Reply-To"] = f"<{in_reply_to}>"
     if references:
         msg["References"] = " ".join(f"<{ref}>" for ref in references)
+    if message.auto_submitted:
+        msg["Auto-Submitted"] = check_header_text(message.auto_submitted, "Auto-Submitted")
     if message.request_read_receipt:
         msg["Disposition-Notification-To"] = header_address(sender)
-    _body_part(msg, message.body)
-    if message.attachments:
+    if message.html:
+        attachments = _html_body(msg, message)
+    else:
+        _body_part(msg, message.body)
+        attachments = [a for a in message.attachments if not a.inline]
+    if attachments:
         msg.make_mixed()
-        for attachment in message.attachments:
+        for attachment in attachments:
             msg.attach(_attachment_part(attachment))
 
     recipients: list[str] = []
@@ -274,8 +343,17 @@ def build_message(message: OutgoingMessage) -> BuiltMessage:
             recipients.append(address.address)
     data = finish_message(msg)
     return BuiltMessage(
-        data=data, message_id=message_id, envelope_from=sender.address, recipients=recipients
+        data=data,
+        message_id=message_id,
+        envelope_from=_envelope_from(message.envelope_from) or sender.address,
+        recipients=recipients,
     )
+
+
+def _envelope_from(address: str) -> str:
+    if not address.strip():
+        return ""
+    return checked_address(Address("", address.strip()), "MAIL FROM").address
 
 
 # ------------------------------------------------------------------ replies and forwards
@@ -426,3 +504,46 @@ def forward_inline_text(
         lines.append(f"{labels.cc}: {', '.join(_display(a) for a in original.cc)}")
     body = _body_text(original).rstrip("\n")
     return "\n".join(lines) + "\n\n" + body + "\n"
+
+
+# ------------------------------------------------------------- replies inside HTML
+
+
+def original_html(original: ParsedMessage, cid_url: Callable[[str], str | None] | None) -> str:
+    """The original's body as compose HTML, for quoting or forwarding: its HTML sanitized
+    for display (remote images removed, ``cid:`` images kept only where ``cid_url``
+    answers a ``cid:`` URL), then narrowed to the compose allow-list; a plain-text
+    original as paragraphs."""
+    if original.html_body.strip():
+        shown = sanitize_email_html(original.html_body, allow_remote=False, cid_url=cid_url).html
+        return sanitize_compose_html(
+            shown, image_src=lambda url: url if url.lower().startswith("cid:") else None
+        )
+    return text_to_html(_body_text(original).rstrip("\n"))
+
+
+def quote_html_for_reply(
+    original: ParsedMessage,
+    tz: tzinfo | None = None,
+    labels: QuoteLabels = ENGLISH,
+    cid_url: Callable[[str], str | None] | None = None,
+) -> str:
+    """The attribution line, then the original in ``<blockquote type="cite">``."""
+    who = _display(original.from_) or labels.unknown_sender
+    attribution = labels.wrote % {"date": _when(original.date, tz, labels), "who": who}
+    return (
+        f"<p>{html_escape(attribution)}</p>"
+        f'<blockquote type="cite">{original_html(original, cid_url)}</blockquote>'
+    )
+
+
+def forward_inline_html(
+    original: ParsedMessage,
+    tz: tzinfo | None = None,
+    labels: QuoteLabels = ENGLISH,
+    cid_url: Callable[[str], str | None] | None = None,
+) -> str:
+    """The "Forwarded message" header block and the original's body, as compose HTML."""
+    header, _, _ = forward_inline_text(original, tz, labels).partition("\n\n")
+    lines = "<br>".join(html_escape(line) for line in header.split("\n"))
+    return f"<p>{lines}</p>{original_html(original, cid_url)}"

@@ -10,6 +10,9 @@ class RulesConfig(AppConfig):
         from mailbox import arrival
 
         from .filtering import apply_rules
+        from .vacation import reply_on_arrival
 
-        # The poll runs this inside the transaction that stores each new message.
+        # The poll runs these inside the transaction that stores each new message, in
+        # this order: the vacation reply sees where the rules sent it (never Junk).
         arrival.register(apply_rules)
+        arrival.register(reply_on_arrival)

@@ -46,3 +46,48 @@ class Rule(models.Model):
         self.definition = rule.to_dict()
         self.name = rule.name
         self.enabled = rule.enabled
+
+
+class VacationReply(models.Model):
+    """A mail account's automatic reply while its owner is away (RFC 3834, and the
+    safeguards of Sieve's vacation extension, RFC 5230)."""
+
+    account = models.OneToOneField(
+        "accounts.MailAccount",
+        on_delete=models.CASCADE,
+        related_name="vacation_reply",
+        verbose_name=_("account"),
+    )
+    enabled = models.BooleanField(_("enabled"), default=False)
+    subject = models.CharField(_("subject"), max_length=998, blank=True)
+    body = models.TextField(_("message"))
+    starts_on = models.DateField(_("first day"), null=True, blank=True)
+    ends_on = models.DateField(_("last day"), null=True, blank=True)
+    interval_days = models.PositiveSmallIntegerField(
+        _("reply to the same sender at most every"), default=7
+    )
+
+    class Meta:
+        verbose_name = _("vacation reply")
+        verbose_name_plural = _("vacation replies")
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class VacationReplySent(models.Model):
+    """When a vacation reply last went to a sender: at most one per interval."""
+
+    vacation = models.ForeignKey(VacationReply, on_delete=models.CASCADE, related_name="sent")
+    sender = models.CharField(_("sender"), max_length=320)  # casefolded address
+    sent_at = models.DateTimeField(_("sent"))
+
+    class Meta:
+        verbose_name = _("vacation reply sent")
+        verbose_name_plural = _("vacation replies sent")
+        constraints = [
+            models.UniqueConstraint(fields=["vacation", "sender"], name="vacation_once_per_sender")
+        ]
+
+    def __str__(self) -> str:
+        return self.sender

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_vacation
 
 urlpatterns = [
     path("", views.rule_list, name="rule_list"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/move/", views.rule_move, name="rule_move"),
     path("<int:pk>/delete/", views.rule_delete, name="rule_delete"),
     path("<int:pk>/run/", views.rule_run, name="rule_run"),
+    path("vacation/<int:account_pk>/", views_vacation.vacation_edit, name="vacation_edit"),
 ]

@@ -124,9 +124,11 @@
 
   // The first upload of a new message starts the draft; the others wait for it,
   // so that they all land on that one draft.
+  // Autosave (autosave.js) may be starting the draft too: whichever starts it marks the
+  // form (data-starting), the other waits, and both learn the draft from "compose:draft".
   function start(item) {
-    if (!hasDraft && creator) { waiting.push(item); return; }
-    if (!hasDraft) creator = item;
+    if (!hasDraft && (creator || form.dataset.starting)) { waiting.push(item); return; }
+    if (!hasDraft) { creator = item; form.dataset.starting = "upload"; }
     upload(item);
   }
 
@@ -134,6 +136,7 @@
     active.delete(item);
     if (creator === item) {
       creator = null;
+      delete form.dataset.starting;
       waiting.splice(0).forEach(start);
     }
     refresh();
@@ -143,9 +146,16 @@
     if (hasDraft) return;
     hasDraft = true;
     uploadUrl = answer.upload_url;
+    form.dataset.uploadUrl = answer.upload_url; // for editor.js's inline images
     form.action = answer.compose_url;
     history.replaceState(history.state, "", answer.compose_url);
+    form.dataset.draft = answer.draft;
+    form.dispatchEvent(new CustomEvent("compose:draft", {detail: answer}));
   }
+  form.addEventListener("compose:draft", function (event) {
+    continueOn(event.detail); // started by autosave: the files waiting for it go now
+    if (!creator) waiting.splice(0).forEach(start);
+  });
 
   function upload(item) {
     item.state = "uploading";
