@@ -140,3 +140,121 @@ class CollectedAddress(models.Model):
     def save(self, *args, **kwargs):
         self.address_key = address_key(self.address)
         super().save(*args, **kwargs)
+
+
+class SuggestionTerm(models.Model):
+    """One searchable word of a suggestion (contacts.suggestions keeps these in sync).
+
+    A query longer than SuggestionPrefix.PREFIX_LENGTH characters is a prefix range over
+    (owner, term) on a B-tree, whatever the size of the address book (shorter ones read
+    SuggestionPrefix): every name form and word, the address and its parts, and the
+    Hangul initial consonants of each suggestion are rows here, casefolded and NFC.
+    `rank` and `tier` ride along so the best matches are picked from the index alone.
+    Exactly one of `email`, `group`, `collected` is set: what choosing the term inserts.
+    """
+
+    class Tier(models.IntegerChoices):
+        # Equal ranks: a saved contact's preferred address, its other addresses, a
+        # group, then a collected address.
+        PREFERRED = 0
+        CONTACT = 1
+        GROUP = 2
+        COLLECTED = 3
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    term = models.CharField(max_length=320)
+    rank = models.FloatField(default=0.0)
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices)
+    # The address's key (email and collected terms): a collection bump updates the rank
+    # of every term of that address, saved contact and collected row alike, in one query.
+    address_key = models.CharField(max_length=320, blank=True)
+    email = models.ForeignKey(ContactEmail, null=True, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey(ContactGroup, null=True, on_delete=models.CASCADE, related_name="+")
+    collected = models.ForeignKey(
+        CollectedAddress, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            # The prefix range, covering: the planner reads rank, tier and the target
+            # from the index. On PostgreSQL the term column uses varchar_pattern_ops so
+            # LIKE 'q%' is an index range whatever the database's collation (SQLite
+            # ignores opclasses; it is queried with term >= q AND term < q || U+10FFFF).
+            models.Index(
+                fields=["owner", "term", "rank", "tier", "email", "group", "collected"],
+                opclasses=[
+                    "int8_ops",
+                    "varchar_pattern_ops",
+                    "float8_ops",
+                    "int2_ops",
+                    "int8_ops",
+                    "int8_ops",
+                    "int8_ops",
+                ],
+                name="suggestion_term_prefix_idx",
+            ),
+            models.Index(fields=["owner", "address_key"], name="suggestion_term_address_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(email__isnull=False, group__isnull=True, collected__isnull=True)
+                    | models.Q(email__isnull=True, group__isnull=False, collected__isnull=True)
+                    | models.Q(email__isnull=True, group__isnull=True, collected__isnull=False)
+                ),
+                name="suggestion_term_one_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.term
+
+
+class SuggestionPrefix(models.Model):
+    """One short prefix (1 to 4 characters) of a suggestion's terms, for the first keystrokes.
+
+    A query of up to PREFIX_LENGTH characters is an exact match on (owner, prefix) read in
+    index order, best first, and stops after the few rows it shows; the term range of
+    SuggestionTerm would read every match of a common two letters ("ki": a tenth of a
+    large address book) to sort them. One row per suggestion and prefix (a suggestion
+    whose terms kim, kim jihyun and kim.jihyun@… all start with "ki" has one "ki" row).
+    `key` is the rank and the tier folded into one integer, smaller first
+    (contacts.suggestions.sort_key); contacts.suggestions keeps these rows in sync.
+    Longer queries use SuggestionTerm, where few terms match.
+    """
+
+    PREFIX_LENGTH = 4
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    prefix = models.CharField(max_length=PREFIX_LENGTH)
+    key = models.BigIntegerField()
+    email = models.ForeignKey(ContactEmail, null=True, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey(ContactGroup, null=True, on_delete=models.CASCADE, related_name="+")
+    collected = models.ForeignKey(
+        CollectedAddress, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            # Equality on (owner, prefix), then the rows in the order they are shown: the
+            # LIMIT stops the scan after the best few, whatever the address book holds.
+            # The id makes the order total (and is all the candidate query reads).
+            models.Index(fields=["owner", "prefix", "key", "id"], name="suggestion_prefix_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(email__isnull=False, group__isnull=True, collected__isnull=True)
+                    | models.Q(email__isnull=True, group__isnull=False, collected__isnull=True)
+                    | models.Q(email__isnull=True, group__isnull=True, collected__isnull=False)
+                ),
+                name="suggestion_prefix_one_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.prefix
