@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,6 +227,11 @@ def new_page(request, browser, live_server):
             record.requests.append((request.method, request.url, request.resource_type, frame_url))
 
         context.on("request", on_request)
+        # Requests still on their way at teardown (autosave's save as a page is left).
+        in_flight = context.in_flight = set()
+        context.on("request", lambda r: in_flight.add(r))
+        context.on("requestfinished", lambda r: in_flight.discard(r))
+        context.on("requestfailed", lambda r: in_flight.discard(r))
         context.on("page", lambda p: instrument(p, record))
         page = context.new_page()
         instrument(page, record)
@@ -246,7 +252,22 @@ def new_page(request, browser, live_server):
                 except Exception as exc:  # noqa: BLE001 - best effort on a failed test
                     print(f"could not save the failed page: {exc}")
     for context in contexts:
+        _leave_and_settle(context)
         context.close()
+
+
+def _leave_and_settle(context, timeout: float = 5.0) -> None:
+    """Leave every page (as closing the tab would: the compose page's autosave sends its
+    last save), then wait for the live server to answer what is in flight, so no request
+    touches the database while the test's data is being flushed."""
+    for open_page in context.pages:
+        try:
+            open_page.goto("about:blank")
+        except PlaywrightError:
+            pass
+    deadline = time.monotonic() + timeout
+    while context.in_flight and time.monotonic() < deadline and context.pages:
+        context.pages[0].wait_for_timeout(50)
 
 
 def csp_violations(page) -> list:

@@ -52,7 +52,8 @@ BODIES = {
     "older": "올해 송년회는 12월 20일 저녁입니다.\n",
 }
 ATTACHMENT = "회의 안건.pdf"
-SEEDED = [USERNAME, ATTACHMENT, *SUBJECTS.values()]
+# The account's display name (conftest.devmail_user) shows in the From menu.
+SEEDED = [USERNAME, USERNAME.capitalize(), ATTACHMENT, *SUBJECTS.values()]
 SEEDED += [part for name, address in SENDERS.values() for part in (name, address)]
 SEEDED += BODIES.values()
 
@@ -64,6 +65,7 @@ NOT_OURS = [
     r"(?<=\d)\s?(?:bytes|KB|MB|GB|TB)(?![A-Za-z])",  # sizes, as Korean mail services write them
     r"\.(?:eml|zip)(?![A-Za-z])",  # file formats
     r"\(Esc\)",  # a key, in a tooltip
+    r"\(Ctrl\+[A-Z]\)",  # a key combination, in the editor's tooltips
     r"(?<![A-Za-z])English(?![A-Za-z])|한국어",  # each language named in itself in the pickers
 ]
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
