@@ -11,19 +11,19 @@ urlpatterns = [
     path("<int:pk>/test/", views.account_test, name="account_test"),
     path("<int:pk>/signatures/", views_signatures.signature_list, name="signature_list"),
     path(
-        "<int:pk>/signatures/<int:signature_pk>/",
+        "<int:pk>/signatures/<int:row_pk>/",
         views_signatures.signature_edit,
         name="signature_edit",
     ),
     path(
-        "<int:pk>/signatures/<int:signature_pk>/delete/",
+        "<int:pk>/signatures/<int:row_pk>/delete/",
         views_signatures.signature_delete,
         name="signature_delete",
     ),
     path("<int:pk>/send-as/", views_send_as.send_as_list, name="send_as_list"),
-    path("<int:pk>/send-as/<int:alias_pk>/", views_send_as.send_as_edit, name="send_as_edit"),
+    path("<int:pk>/send-as/<int:row_pk>/", views_send_as.send_as_edit, name="send_as_edit"),
     path(
-        "<int:pk>/send-as/<int:alias_pk>/delete/",
+        "<int:pk>/send-as/<int:row_pk>/delete/",
         views_send_as.send_as_delete,
         name="send_as_delete",
     ),

@@ -1,24 +1,11 @@
 """accounts/0009: each account's old plain-text signature becomes its default Signature."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import back_to_latest, migrate  # noqa: F401 - a fixture
 
 BEFORE = [("accounts", "0008_add_compose_preferences_signatures_and_send_as")]
 AFTER = [("accounts", "0009_move_signatures")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def back_to_latest():
-    yield
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,25 +1,11 @@
 """Data migrations carry existing rows over."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import back_to_latest, migrate  # noqa: F401 - a fixture
 
 BEFORE = [("mailbox", "0004_add_outgoing_messages_and_read_receipts")]
 AFTER = [("mailbox", "0005_forwarded_originals_as_attachments")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def back_to_latest():
-    """The tests after this one find the schema as the migrations leave it."""
-    yield
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)
