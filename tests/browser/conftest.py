@@ -287,7 +287,11 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.goto("/auth/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    # Until the next page's load event its scripts may not have run: a click then would
+    # be a plain link's full page load instead of htmx's swap. (A refused login loads the
+    # login page again.)
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Log in").click()
 
 
 def log_out(page) -> None:
