@@ -130,5 +130,6 @@ def annotate_page(owner, context: dict) -> None:
     """:func:`annotate_people` for the reading pane's context: the opened message and
     every message of its conversation (``thread``), in one query."""
     messages = [context["message"]] if context.get("message") is not None else []
-    messages += [item["message"] for item in context.get("thread") or []]
+    # A collapsed message of the conversation shows no people (until it is expanded).
+    messages += [i["message"] for i in context.get("thread") or [] if not i.get("collapsed")]
     annotate_people(owner, {id(m): m for m in messages}.values())

@@ -5,8 +5,9 @@ Each message gets what the reading pane's card needs (mailbox/_message_card.html
 attachments, its text or sanitized-HTML facts, its delivery record; the single-message
 page (views._message_context) and every card of a conversation build it with the one
 function :func:`card_context`. A conversation costs a constant number of queries
-whatever its length or its folders: the conversation with accounts, own folders and
-delivery records, the attachments of all of it, the trusted senders among its senders.
+whatever its length or its folders: which messages, those with accounts, own folders
+and delivery records, the attachments and trusted senders of its two open cards. The
+others are collapsed and fetched one by one when expanded (:func:`collapsed_card`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,17 @@ CARD_KEYS = (
 )
 
 
+def thread_labels() -> dict[str, str]:
+    """The labels of each card's actions, translated once per page, not once per card."""
+    return {
+        "open": gettext("Open"),
+        "reply": gettext("Reply"),
+        "reply_all": gettext("Reply all"),
+        "forward": gettext("Forward"),
+        "trash": gettext("Move to Trash"),
+    }
+
+
 class Thread(list):
     """The reading pane's entries of a conversation; `truncated`: older ones left out."""
 
@@ -39,14 +51,7 @@ class Thread(list):
         super().__init__(items)
         self.truncated = truncated
         self.limit = threading.MAX_SHOWN
-        # Translated once per conversation, not once per message.
-        self.labels = {
-            "open": gettext("Open"),
-            "reply": gettext("Reply"),
-            "reply_all": gettext("Reply all"),
-            "forward": gettext("Forward"),
-            "trash": gettext("Move to Trash"),
-        }
+        self.labels = thread_labels()
 
 
 def _folder_label(message: Message) -> str:
@@ -91,6 +96,37 @@ def _member_card(message: Message, trusted: set[str]) -> dict:
     return card_context(message, attachments=message.listed_attachments, show_remote=show_remote)
 
 
+def _listed_attachments(messages: list[Message]) -> None:
+    prefetch_related_objects(
+        messages,
+        Prefetch(
+            "attachments",
+            queryset=Attachment.objects.filter(inline=False),
+            to_attr="listed_attachments",
+        ),
+    )
+
+
+def _trusted_senders(user, messages: list[Message]) -> set[str]:
+    senders = {m.from_address.lower() for m in messages if m.from_address and m.html_body}
+    if not senders:
+        return set()
+    return set(
+        TrustedSender.objects.filter(owner=user, address__in=senders).values_list(
+            "address", flat=True
+        )
+    )
+
+
+def collapsed_card(user, message: Message) -> dict:
+    """The card of a collapsed message of a conversation, fetched when it is expanded
+    (mailbox/_thread_card.html): the same card the conversation would have drawn."""
+    _listed_attachments([message])
+    item = _member_card(message, _trusted_senders(user, [message]))
+    item["current"] = False
+    return item
+
+
 def thread_items(user, message: Message, opened: dict) -> Thread | None:
     """The conversation of `message` as the reading pane lists it, oldest first, or None
     when the user reads message by message or the conversation is this message alone.
@@ -106,37 +142,23 @@ def thread_items(user, message: Message, opened: dict) -> Thread | None:
         threading.conversation_sizes(user, [message], message.folder)
     else:
         message.thread_size = len(members)
-    prefetch_related_objects(
-        members,
-        Prefetch(
-            "attachments",
-            queryset=Attachment.objects.filter(inline=False),
-            to_attr="listed_attachments",
-        ),
-    )
-    senders = {m.from_address.lower() for m in members if m.from_address and m.html_body}
-    trusted = (
-        set(
-            TrustedSender.objects.filter(owner=user, address__in=senders).values_list(
-                "address", flat=True
-            )
-        )
-        if senders
-        else set()
-    )
-    newest = members[-1].pk
-    with_body = {m.pk for m in members[-threading.MAX_CARDS :]} | {message.pk}
+    # Only the opened and the newest message come with their bodies; the others are
+    # collapsed, and their cards are fetched when expanded (a link without JavaScript):
+    # a 50-message conversation costs what a two-message one does.
+    with_body = [m for m in members if m.pk in {message.pk, members[-1].pk}]
+    _listed_attachments(with_body)
+    trusted = _trusted_senders(user, with_body)
     items = []
     for member in members:
         if member.pk == message.pk:
             item = {key: opened[key] for key in CARD_KEYS}
             item["message"] = message
-        elif member.pk in with_body:
+        elif member.pk == members[-1].pk:
             item = _member_card(member, trusted)
-        else:  # a line that links to it: a long conversation costs what a short one does
-            item = {"message": member, "brief": True}
+        else:
+            item = {"message": member, "collapsed": True}
         item["current"] = member.pk == message.pk
-        item["open"] = item["current"] or member.pk == newest
+        item["open"] = not item.get("collapsed")
         item["folder_label"] = _folder_label(member)
         items.append(item)
     return Thread(items, more)

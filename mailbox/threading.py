@@ -45,9 +45,6 @@ from .models import Folder, Message, ThreadKey
 HIDDEN_FOLDERS = frozenset({Folder.TRASH, Folder.JUNK})
 # A reading pane shows at most this many messages of a conversation (the newest).
 MAX_SHOWN = 50
-# Of those, the newest this many (and the opened one) come with their bodies, collapsed
-# or open; older ones are a line linking to the message.
-MAX_CARDS = 10
 BATCH = 1000
 
 
@@ -244,26 +241,58 @@ def _sizes_by_own_folder(owner, rows: list[Message], ids: set[int]) -> None:
         m.thread_size = sum(n for where, n in counts.items() if where not in hidden) or 1
 
 
+# What a collapsed message of a conversation shows (its summary line), and nothing more:
+# its body, headers and attachments come when it is expanded.
+SUMMARY_FIELDS = (
+    "owner_id",
+    "thread_id",
+    "folder",
+    "user_folder__name",
+    "from_name",
+    "from_address",
+    "seen",
+    "snippet",
+    "date",
+    "header_date",
+)
+
+
 def conversation(message: Message, limit: int | None = None) -> tuple[list[Message], bool]:
     """The messages of `message`'s conversation, oldest first, from every account and
     folder but Trash and Junk (unless `message` is there): the newest `limit` of them,
     and `message` itself if it is older. Second: whether older ones were left out.
+
+    `message` is returned as it is, the newest is loaded whole (with its account, own
+    folder and delivery record), the others with their SUMMARY_FIELDS only.
 
     Oldest first by their own dates: a message woken from snooze (its `date` moved to
     the top of the Inbox) keeps its place in the conversation."""
     if message.thread_id is None:
         return [message], False
     limit = limit or MAX_SHOWN
-    newest = list(
+    # Which ones first, from the thread index alone, then those rows. One query with
+    # ORDER BY date LIMIT lets SQLite (without ANALYZE statistics) walk the owner's
+    # whole mailbox by date instead: 150 ms instead of 1 at 100,000 messages.
+    keys = sorted(
         Message.objects.filter(owner_id=message.owner_id, thread_id=message.thread_id)
         .exclude(folder__in=_shown(message.folder))
-        # The folder too: its name labels a message from an own folder (no query more
-        # when the conversation reaches into own folders).
-        .select_related("account", "outgoing", "user_folder")
-        .order_by("-date", "-id")[: limit + 1]
+        .order_by()
+        .values_list("date", "id", "header_date"),
+        reverse=True,
     )
-    more = len(newest) > limit
-    shown = newest[:limit]
-    if more and all(m.pk != message.pk for m in shown):
-        shown.append(message)
-    return sorted(shown, key=lambda m: (m.own_date, m.pk)), more
+    more = len(keys) > limit
+    keys = keys[:limit]
+    newest = max(((header or date), pk) for date, pk, header in keys)[1] if keys else None
+    others = {pk for _, pk, _ in keys} - {message.pk, newest}
+    members = [message]
+    if others:
+        members += (
+            Message.objects.filter(owner_id=message.owner_id, pk__in=others)
+            .select_related("user_folder")
+            .only(*SUMMARY_FIELDS)
+        )
+    if newest is not None and newest != message.pk:
+        members += Message.objects.filter(owner_id=message.owner_id, pk=newest).select_related(
+            "account", "outgoing", "user_folder"
+        )
+    return sorted(members, key=lambda m: (m.own_date, m.pk)), more

@@ -48,6 +48,7 @@ urlpatterns = [
     path("settings/import-export/<int:pk>/", views_archive.import_status, name="import_status"),
     path("mail/<int:pk>/", views.read_message, name="read_message"),
     path("mail/<int:pk>/body/", views.message_body, name="message_body"),
+    path("mail/<int:pk>/card/", views.thread_card, name="thread_card"),
     path("mail/<int:pk>/action/", views.message_action, name="message_action"),
     path("mail/<int:pk>/trust-sender/", views.trust_sender, name="trust_sender"),
     path("mail/<int:pk>/source/", views.view_source, name="view_source"),

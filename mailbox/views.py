@@ -224,6 +224,24 @@ def read_message(request, pk: int):
     return render(request, "mailbox/mail.html", context)
 
 
+@require_GET
+def thread_card(request, pk: int):
+    """A collapsed message of a conversation, expanded: its card, for htmx to put in
+    place (any other request is sent to the message itself)."""
+    message = _message_or_404(request, pk)
+    if not _is_fragment(request):
+        return redirect("read_message", pk=message.pk)
+    item = thread_view.collapsed_card(request.user, message)
+    names.annotate_people(request.user, [message])
+    context = {
+        "item": item,
+        "labels": thread_view.thread_labels(),
+        "preview_types": PREVIEW_TYPES,
+        "thumbnail_types": THUMBNAIL_TYPES,
+    }
+    return render(request, "mailbox/_thread_card.html", context)
+
+
 def _inline_images(message: Message) -> dict[str, str]:
     """cid → data: URL for the message's inline images of safe types."""
     images, budget = {}, MAX_INLINE_IMAGE_BYTES
