@@ -96,10 +96,17 @@ def _mark(css_class: str, label: str, icon: SafeString) -> str:
     )
 
 
-def message_row(m, labels: RowLabels, icon, *, current_pk=None, oob: bool = False) -> SafeString:
+def message_row(
+    m, labels: RowLabels, icon, *, current_pk=None, current_thread=None, oob: bool = False
+) -> SafeString:
     """The `<li>` of message `m` in a list. `icon(name, extra_class)` draws an icon
-    from the sprite (mailbox.templatetags.ui); `current_pk` is the open message."""
-    current = current_pk is not None and m.pk == current_pk
+    from the sprite (mailbox.templatetags.ui); `current_pk` is the open message, and
+    `current_thread` its conversation, whose row is current in conversation view even
+    when an older message of it is open."""
+    in_conversation = m.thread_size > 1
+    current = (current_pk is not None and m.pk == current_pk) or (
+        in_conversation and current_thread is not None and m.thread_id == current_thread
+    )
     subject = m.subject or labels.no_subject  # escaped; format_html leaves it as it is
     read_url, action_url = m.read_url, escape(m.action_url)
 
@@ -163,7 +170,7 @@ def message_row(m, labels: RowLabels, icon, *, current_pk=None, oob: bool = Fals
     )
 
     return format_html(
-        '<li class="list-row{}{}" id="row-{}" data-id="{}"{}>\n'
+        '<li class="list-row{}{}" id="row-{}" data-id="{}"{}{}>\n'
         '  <input type="checkbox" name="ids" value="{}" form="bulk" aria-label="{}">\n'
         '  <a class="row-link row-main" href="{}" hx-get="{}" hx-target="#reading-pane"'
         ' hx-push-url="true" hx-swap="innerHTML show:#reading-pane:top"{}>\n'
@@ -178,6 +185,7 @@ def message_row(m, labels: RowLabels, icon, *, current_pk=None, oob: bool = Fals
         " current" if current else "",
         m.pk,
         m.pk,
+        format_html(' data-thread="{}"', m.thread_id) if in_conversation else "",
         _OOB if oob else "",
         m.pk,
         gettext("Select “%(subject)s”") % {"subject": m.subject or gettext("(no subject)")},

@@ -61,5 +61,6 @@ def message_row(context, m, oob=False):
         labels,
         partial(icon_svg, sprite=sprite_url(context)),
         current_pk=getattr(current, "pk", None),
+        current_thread=getattr(current, "thread_id", None),
         oob=oob,
     )

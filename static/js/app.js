@@ -65,10 +65,12 @@
   }, true);
 
   // --- panes: which one a narrow screen shows, and the row that is open ---
-  function markCurrent(id) {
+  function markCurrent(id, thread) {
     each(".list-row.current", null, (row) => row.classList.remove("current"));
     each(".row-link[aria-current]", null, (link) => link.removeAttribute("aria-current"));
-    const row = id && document.getElementById("row-" + id);
+    // In conversation view an older message of a conversation is open from its row.
+    const row = (id && document.getElementById("row-" + id)) ||
+      (thread && document.querySelector('.list-row[data-thread="' + CSS.escape(thread) + '"]'));
     if (row) {
       row.classList.add("current");
       row.querySelector(".row-link").setAttribute("aria-current", "true");
@@ -78,7 +80,7 @@
     const mail = document.getElementById("mail");
     const view = document.querySelector("#reading-pane [data-message-id]");
     if (mail) mail.dataset.view = view ? "message" : "list";
-    markCurrent(view && view.dataset.messageId);
+    markCurrent(view && view.dataset.messageId, view && view.dataset.threadId);
   }
 
   // --- print: the reading pane's message, without the app around it ---

@@ -88,6 +88,8 @@ def test_conversation_view_groups_a_thread_and_opens_it_with_older_messages_coll
     trip_start = Message.objects.get(owner=conversation, subject="Trip to Busan")
     first.get_by_role("link", name="Open").click()
     expect(page).to_have_url(re.compile(rf"/mail/{trip_start.pk}/$"))
+    # The conversation's row stays the current one while its oldest message is open.
+    expect(trip).to_have_class(re.compile(r"\bcurrent\b"))
     expect(pane.locator(".message-nav a[rel=next]")).to_have_count(0)  # the last conversation
     page.keyboard.press("k")
     expect(pane.locator("#subject")).to_have_text("Something else")

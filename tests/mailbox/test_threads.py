@@ -633,3 +633,17 @@ def test_upgrading_threads_the_mail_stored_before_conversations():
     assert threads[reply] == threads[original] == min(reply, original)
     assert threads[other] == other
     assert ThreadKey.objects.get(message_id="a@x").thread_id == threads[original]
+
+
+def test_the_conversations_row_is_current_when_an_older_message_of_it_is_open(
+    alice_client, conversations_on, alice_account
+):
+    plan = _conversation(alice_account, "plan", 3)
+    other = store(alice_account, mail("other@x", "Other", minutes=60))
+    page = alice_client.get(reverse("read_message", args=[plan[0].pk])).content.decode()
+    # The conversation's row is its newest message's; it is the one marked current.
+    assert f'current" id="row-{plan[2].pk}"' in page
+    assert f'data-thread="{plan[0].thread_id}"' in page
+    assert f'id="row-{other.pk}" data-id="{other.pk}"' in page
+    assert page.count(' current" id="row-') == 1
+    assert f'data-thread-id="{plan[0].thread_id}"' in page  # for the script to find the row
