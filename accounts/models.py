@@ -1,9 +1,11 @@
 from datetime import timedelta
 from email.headerregistry import Address
+from urllib.parse import unquote, urlsplit
 
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -306,6 +308,71 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SignatureImage(models.Model):
+    """An image of a mail account's signatures (a logo, a photo).
+
+    Its bytes are a content-addressed blob (mailbox.ingest.store_blob, as mail's
+    attachments), written by the mailbox app (accounts does not write blobs). A
+    signature's HTML shows it by our same-origin URL (:meth:`url`); a message whose
+    signature shows it carries it as its own inline part (mailbox.rich_compose).
+    """
+
+    TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+    MAX_BYTES = 1024 * 1024
+
+    account = models.ForeignKey(
+        MailAccount,
+        on_delete=models.CASCADE,
+        related_name="signature_images",
+        verbose_name=_("account"),
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(
+        _("content type"), max_length=20, choices=[(t, t) for t in TYPES]
+    )
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    file = models.FileField(_("file"), max_length=255)  # the blob's name, shared
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("signature image")
+        verbose_name_plural = _("signature images")
+        ordering = ["id"]
+        constraints = [
+            # The same bytes uploaded again are the same image.
+            models.UniqueConstraint(
+                fields=["account", "sha256"], name="signature_image_once_per_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    def url(self) -> str:
+        """Where the signature editor and compose show it (mailbox's view, owner only)."""
+        return reverse("signature_image", args=[self.account_id, self.pk])
+
+    @classmethod
+    def at_url(cls, url: str, **scope) -> "SignatureImage | None":
+        """The image our URL ``url`` shows (see :meth:`url`), among those ``scope``
+        filters to (the owner's, an account's); None for any other URL."""
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc or parts.query or parts.fragment:
+            return None
+        try:
+            match = resolve(unquote(parts.path))
+        except Resolver404:
+            return None
+        if match.url_name != "signature_image":
+            return None
+        return (
+            cls.objects.filter(pk=match.kwargs["image_pk"], account_id=match.kwargs["pk"], **scope)
+            .select_related("account")
+            .first()
+        )
 
 
 class SendAs(models.Model):

@@ -9,12 +9,7 @@ urlpatterns = [
     path("<int:pk>/", views.account_edit, name="account_edit"),
     path("<int:pk>/delete/", views.account_delete, name="account_delete"),
     path("<int:pk>/test/", views.account_test, name="account_test"),
-    path("<int:pk>/signatures/", views_signatures.signature_list, name="signature_list"),
-    path(
-        "<int:pk>/signatures/<int:row_pk>/",
-        views_signatures.signature_edit,
-        name="signature_edit",
-    ),
+    # Signatures' list and edit pages (and their images) are in mailbox/urls.py.
     path(
         "<int:pk>/signatures/<int:row_pk>/delete/",
         views_signatures.signature_delete,

@@ -38,7 +38,7 @@ class AccountRows:
 
     def list_view(self, request, pk: int):
         account = self._account(request, pk)
-        form = self.form(request.POST or None, account=account)
+        form = self.form(request.POST or None, request.FILES or None, account=account)
         if request.method == "POST" and form.is_valid():
             messages.success(request, self.added(form.save()))
             return redirect(self.list_url, pk=account.pk)
@@ -53,7 +53,7 @@ class AccountRows:
     def edit_view(self, request, pk: int, row_pk: int):
         account = self._account(request, pk)
         row = self._row(account, row_pk)
-        form = self.form(request.POST or None, instance=row, account=account)
+        form = self.form(request.POST or None, request.FILES or None, instance=row, account=account)
         if request.method == "POST" and form.is_valid():
             messages.success(request, self.saved(form.save()))
             return redirect(self.list_url, pk=account.pk)

@@ -6,7 +6,9 @@ from .forms_signatures import SignatureForm
 from .models import Signature
 from .views_account_rows import AccountRows
 
-signature_list, signature_edit, signature_delete = AccountRows(
+# The list and edit pages are wired in mailbox (mailbox.views_signature_images), with a
+# form that can add an image: its bytes are a blob, which only the mailbox app writes.
+SIGNATURES = AccountRows(
     model=Signature,
     form=SignatureForm,
     related_name="signatures",
@@ -18,4 +20,5 @@ signature_list, signature_edit, signature_delete = AccountRows(
     added=lambda s: _("Added the signature “%(name)s”.") % {"name": s.name},
     saved=lambda s: _("Saved the signature “%(name)s”.") % {"name": s.name},
     removed=lambda s: _("Removed the signature “%(name)s”.") % {"name": s.name},
-).views()
+)
+signature_delete = SIGNATURES.views()[2]

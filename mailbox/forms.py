@@ -270,6 +270,8 @@ class ComposeForm(forms.Form):
     )
     # The signature the text holds now: a different choice above swaps it on Save/Send.
     signature_shown = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The From choice the signature was last set for: another one brings its signature.
+    sender_shown = forms.CharField(required=False, widget=forms.HiddenInput)
     attachments = MultipleFileField(label=_("Attach files"), required=False)
     remove_attachments = forms.ModelMultipleChoiceField(
         queryset=None,
@@ -321,6 +323,36 @@ class ComposeForm(forms.Form):
             for pk, s in self._signatures.items()
         ]
 
+    def sender_signatures(self) -> dict[str, str]:
+        """The signature (its pk, or "") each From choice brings: the send-as address's
+        own, else its account's default for new messages, or for replies and forwards
+        when the draft is one (static/js/editor.js and `_follow_sender`)."""
+        replying = bool(self.outgoing and (self.outgoing.in_reply_to or self.outgoing.is_forward))
+        flag = "default_for_replies" if replying else "default_for_new"
+        defaults = {}
+        for pk, signature in self._signatures.items():
+            if getattr(signature, flag):
+                defaults.setdefault(signature.account_id, pk)
+        chosen = {}
+        for key, (account, alias, _label) in self._senders.items():
+            own = str(alias.signature_id) if alias and alias.signature_id else ""
+            chosen[key] = own if own in self._signatures else defaults.get(account.pk, "")
+        return chosen
+
+    def _follow_sender(self, cleaned) -> None:
+        """Another From than the page showed sets the signature to that From's (the
+        no-JavaScript path of the From menu), unless the signature select was changed
+        too: the user's own pick then stands."""
+        shown = cleaned.get("sender_shown") or ""
+        if "account" not in cleaned or not shown:
+            return
+        key = sender_key(cleaned["account"], cleaned.get("send_as"))
+        if key == shown:
+            return
+        cleaned["sender_shown"] = key
+        if (cleaned.get("signature") or "") == (cleaned.get("signature_shown") or ""):
+            cleaned["signature"] = self.sender_signatures().get(key, "")
+
     def _clean_addresses(self, name: str) -> str:
         value = self.cleaned_data.get(name, "")
         try:
@@ -354,15 +386,22 @@ class ComposeForm(forms.Form):
 
     def _clean_rich_text(self, cleaned) -> None:
         html = cleaned.get("html_body") or ""
+        # The user's signature images in the text become the draft's (outbox.save_draft).
+        images = cleaned["signature_images"] = rich_compose.SignatureImages(
+            self.user, self.outgoing
+        )
         if html.strip():
-            cleaned["html_body"], cleaned["body"] = rich_compose.clean_html(self.outgoing, html)
+            cleaned["html_body"], cleaned["body"] = rich_compose.clean_html(
+                self.outgoing, html, images
+            )
         else:
             cleaned["html_body"] = ""
+        self._follow_sender(cleaned)
         chosen = self._signatures.get(cleaned.get("signature") or "")
         shown = self._signatures.get(cleaned.get("signature_shown") or "")
         if chosen != shown and "body" in cleaned:
             cleaned["body"], cleaned["html_body"] = rich_compose.swap_signature(
-                cleaned["body"], cleaned["html_body"], shown, chosen
+                cleaned["body"], cleaned["html_body"], shown, chosen, images
             )
             cleaned["signature_shown"] = cleaned.get("signature") or ""
 

@@ -524,6 +524,9 @@ class Outgoing(models.Model):
     version = models.PositiveIntegerField(_("version"), default=0)
     in_reply_to = models.CharField(_("In-Reply-To"), max_length=998, blank=True)
     references = models.TextField(_("References"), blank=True)
+    # A forward the user writes (outbox.new_forward): like a reply (in_reply_to), it
+    # takes the signature for replies and forwards when the From changes.
+    is_forward = models.BooleanField(_("forward"), default=False)
     request_dsn = models.BooleanField(_("Request delivery status notification"), default=False)
     request_read_receipt = models.BooleanField(_("Request read receipt"), default=False)
     is_read_receipt = models.BooleanField(

@@ -450,6 +450,8 @@ def save_draft(
     outgoing.status = OutgoingStatus.DRAFT
     outgoing.version += 1
     outgoing.save()
+    if fields.get("signature_images") is not None:  # the signature's images: the draft's
+        fields["signature_images"].attach(outgoing)
     outgoing.attachments.filter(pk__in=list(remove_ids)).delete()
     for upload in uploads:
         add_upload(outgoing, upload)
@@ -511,6 +513,7 @@ def remove_attachment(attachment: OutgoingAttachment) -> None:
     outgoing.save(update_fields=["updated_at"])
 
 
+@transaction.atomic
 def new_reply(message: Message, parsed, *, reply_all: bool) -> Outgoing:
     account = message.account
     own = {a.lower() for a in message.owner.mail_accounts.values_list("email", flat=True)}
@@ -528,17 +531,20 @@ def new_reply(message: Message, parsed, *, reply_all: bool) -> Outgoing:
         else compose.quote_for_reply(parsed, labels=labels)
     )
     signature = rich_compose.reply_signature(account, alias)
-    return Outgoing.objects.create(
+    images = rich_compose.SignatureImages(message.owner)
+    outgoing = Outgoing.objects.create(
         owner=message.owner,
         account=account,
         send_as=alias,
         to=", ".join(str(m) for m in to),
         cc=", ".join(str(m) for m in cc),
         subject=compose.reply_subject(parsed.subject),
-        **rich_compose.body_fields(signature, quote, rich=rich),
+        **rich_compose.body_fields(signature, quote, rich=rich, images=images),
         in_reply_to=in_reply_to,
         references=" ".join(references),
     )
+    images.attach(outgoing)
+    return outgoing
 
 
 @transaction.atomic
@@ -547,9 +553,11 @@ def new_forward(message: Message, parsed, *, as_attachment: bool) -> Outgoing:
     rich = rich_compose.writes_rich(message.owner)
     labels = formatting.quote_labels()
     # Rich text: the original's inline images come along as the draft's (same cid).
+    # Plain text (or an image without a cid): as ordinary attachments, as its files do.
     images = list(message.attachments.filter(inline=True).exclude(content_id="")) if rich else []
     content_ids = {image.content_id for image in images}
     quote = ""
+    signature_images = rich_compose.SignatureImages(message.owner)
     if not as_attachment and rich:
         quote = compose.forward_inline_html(
             parsed, labels=labels, cid_url=lambda cid: f"cid:{cid}" if cid in content_ids else None
@@ -560,9 +568,15 @@ def new_forward(message: Message, parsed, *, as_attachment: bool) -> Outgoing:
         owner=message.owner,
         account=account,
         subject=compose.forward_subject(parsed.subject),
-        **rich_compose.body_fields(rich_compose.reply_signature(account, None), quote, rich=rich),
+        **rich_compose.body_fields(
+            rich_compose.reply_signature(account, None), quote, rich=rich, images=signature_images
+        ),
+        is_forward=True,
     )
-    if quote and images:
+    signature_images.attach(outgoing)
+    if not quote:
+        images = []
+    if images:
         rich_compose.carry_inline_images(outgoing, images)
     if as_attachment:
         # The original's own file, as a message/rfc822 attachment of the draft: the
@@ -576,7 +590,7 @@ def new_forward(message: Message, parsed, *, as_attachment: bool) -> Outgoing:
             file=message.raw_file.name,
         )
     else:
-        attach_existing(outgoing, message.attachments.filter(inline=False))
+        attach_existing(outgoing, message.attachments.exclude(pk__in=[i.pk for i in images]))
     return outgoing
 
 

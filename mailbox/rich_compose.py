@@ -6,6 +6,10 @@ The browser's HTML is never trusted: `clean_html` runs it through the compose al
 the draft's own attachments (`inline`, with a generated `content_id`); the editor shows
 them from our origin (`compose_inline_image`), the stored HTML refers to them as
 `cid:` URLs, and an image that is neither of the two is dropped.
+
+A signature shows its images (accounts.SignatureImage) by our URL; a draft whose
+signature shows one carries it as its own inline image (`SignatureImages`): the same
+blob, no copy, a new Content-ID, so the recipient gets it as a multipart/related part.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from urllib.parse import unquote, urlsplit
 
 from django.urls import Resolver404, resolve, reverse
 
-from accounts.models import Signature
+from accounts.models import Signature, SignatureImage
 from mailcore import richtext
 
+from . import ingest
 from .models import Outgoing, OutgoingAttachment
 
 # What an inline image may be (the editor shows it, the recipient's client too).
@@ -51,15 +56,19 @@ def _inline_images(outgoing: Outgoing | None) -> list[OutgoingAttachment]:
     return list(outgoing.attachments.filter(inline=True).exclude(content_id=""))
 
 
-def clean_html(outgoing: Outgoing | None, html: str) -> tuple[str, str]:
+def clean_html(
+    outgoing: Outgoing | None, html: str, images: SignatureImages | None = None
+) -> tuple[str, str]:
     """(sanitized HTML, its text part) for what the editor posted.
 
     Images: this draft's own inline attachments, shown by URL in the editor, become
-    `cid:` references; a `cid:` of one of them stays; anything else is dropped.
+    `cid:` references; a `cid:` of one of them stays; with `images`, the owner's
+    signature images become the draft's too (`SignatureImages.src`); anything else is
+    dropped.
     """
-    images = _inline_images(outgoing)
-    by_pk = {a.pk: a for a in images}
-    content_ids = {a.content_id for a in images}
+    own = _inline_images(outgoing)
+    by_pk = {a.pk: a for a in own}
+    content_ids = {a.content_id for a in own}
 
     def image_src(url: str) -> str | None:
         if url.lower().startswith("cid:"):
@@ -67,6 +76,8 @@ def clean_html(outgoing: Outgoing | None, html: str) -> tuple[str, str]:
         parts = urlsplit(url)
         if parts.scheme or parts.netloc:
             return None
+        if images is not None and (signature_image := images.src(url)):
+            return signature_image
         try:
             match = resolve(parts.path)
         except Resolver404:
@@ -82,12 +93,17 @@ def clean_html(outgoing: Outgoing | None, html: str) -> tuple[str, str]:
     return cleaned, richtext.html_to_text(cleaned)
 
 
-def editor_content(outgoing: Outgoing | None, html: str) -> str:
+def editor_content(
+    outgoing: Outgoing | None, html: str, images: SignatureImages | None = None
+) -> str:
     """Stored (sanitized) HTML with the draft's `cid:` images pointing at our URLs, for
-    the editor; a `cid:` that is not one of the draft's images shows nothing."""
+    the editor; a `cid:` that is not one of the draft's images shows nothing. `images`:
+    signature images given a `cid:` by a form not saved (shown by their own URL)."""
     if not html:
         return ""
     urls = {a.content_id: inline_url(a) for a in _inline_images(outgoing)}
+    if images is not None:
+        urls.update(images.urls())
 
     def replace(m: re.Match[str]) -> str:
         url = urls.get(unquote(m.group(1)))
@@ -106,6 +122,79 @@ def signature_blocks(user) -> dict[str, dict[str, str]]:
 
 
 # Signatures ---------------------------------------------------------------------------
+
+
+def add_signature_image(account, upload) -> SignatureImage:
+    """An image checked by accounts.forms_signatures (`ImageUpload`) as one of the
+    account's signature images: its bytes a content-addressed blob, stored once; the
+    same bytes again are the same image."""
+    name, digest = ingest.store_blob("attachments", upload.data)
+    image, _created = SignatureImage.objects.get_or_create(
+        account=account,
+        sha256=digest,
+        defaults={
+            "filename": upload.filename[:255],
+            "content_type": upload.content_type,
+            "size": len(upload.data),
+            "file": name,
+        },
+    )
+    return image
+
+
+class SignatureImages:
+    """The owner's signature images in a draft's HTML, as the draft's own inline images.
+
+    A signature shows its images by our URL (accounts.SignatureImage.url); a message
+    carries each as an inline part that its HTML refers to as `cid:`. `src` turns the
+    URL of one of the owner's signature images (nobody else's) into the `cid:` of the
+    draft's inline image with the same bytes, or of a new one that `attach` adds once
+    the draft is saved: one per image per draft, the same blob (no copy).
+    """
+
+    def __init__(self, owner, outgoing: Outgoing | None = None):
+        self.owner = owner
+        self._attached = {a.file.name: a.content_id for a in _inline_images(outgoing)}
+        self._new: dict[str, tuple[str, SignatureImage]] = {}  # by blob name
+
+    def src(self, url: str) -> str | None:
+        image = SignatureImage.at_url(url, account__user=self.owner)
+        if image is None:
+            return None
+        blob = image.file.name
+        if blob in self._attached:
+            return f"cid:{self._attached[blob]}"
+        if blob not in self._new:
+            self._new[blob] = (new_content_id(image.account), image)
+        return f"cid:{self._new[blob][0]}"
+
+    def urls(self) -> dict[str, str]:
+        """Content-ID → our URL of each image not attached yet (for the editor)."""
+        return {content_id: image.url() for content_id, image in self._new.values()}
+
+    def attach(self, outgoing: Outgoing) -> None:
+        """The images `src` gave new Content-IDs, as the saved draft's inline images."""
+        if not self._new:
+            return
+        have = set(outgoing.attachments.values_list("content_id", flat=True))
+        OutgoingAttachment.objects.bulk_create(
+            [
+                OutgoingAttachment(
+                    outgoing=outgoing,
+                    filename=image.filename,
+                    content_type=image.content_type,
+                    size=image.size,
+                    sha256=image.sha256,
+                    file=image.file.name,
+                    content_id=content_id,
+                    inline=True,
+                )
+                for content_id, image in self._new.values()
+                if content_id not in have
+            ]
+        )
+        self._attached.update({blob: cid for blob, (cid, _image) in self._new.items()})
+        self._new = {}
 
 
 def default_signature(account, *, reply: bool) -> Signature | None:
@@ -148,24 +237,40 @@ _SIGNATURE_OPEN = f'<div class="{richtext.SIGNATURE_CLASS}">'
 _DIV_TAG_RE = re.compile(r"<(/?)div\b[^>]*>")
 
 
+def _signature_span(html: str) -> tuple[int, int] | None:
+    """Where the marked signature block is in `html` (start, end), if it is there."""
+    start = html.find(_SIGNATURE_OPEN)
+    if start < 0:
+        return None
+    depth = 0
+    for m in _DIV_TAG_RE.finditer(html, start):
+        depth += -1 if m.group(1) else 1
+        if depth == 0:
+            return start, m.end()
+    return start, len(html)
+
+
 def swap_signature(
-    body: str, html: str, old: Signature | None, new: Signature | None
+    body: str,
+    html: str,
+    old: Signature | None,
+    new: Signature | None,
+    images: SignatureImages | None = None,
 ) -> tuple[str, str]:
     """(body, html) with the signature `old` replaced by `new` (the no-JavaScript path of
-    compose's signature select). HTML: the marked block; text: the block after "-- "."""
+    compose's signature select). HTML: the marked block (its images the draft's own,
+    through `images`; without, they are left out); text: the block after "-- "."""
     if html:
-        start = html.find(_SIGNATURE_OPEN)
         replacement = signature_html(new)
-        if start < 0:
+        if replacement:
+            replacement = richtext.sanitize_compose_html(
+                replacement, images.src if images is not None else None
+            )
+        span = _signature_span(html)
+        if span is None:
             html = replacement + html if replacement else html
         else:
-            depth, end = 0, len(html)
-            for m in _DIV_TAG_RE.finditer(html, start):
-                depth += -1 if m.group(1) else 1
-                if depth == 0:
-                    end = m.end()
-                    break
-            html = html[:start] + replacement + html[end:]
+            html = html[: span[0]] + replacement + html[span[1] :]
         return richtext.html_to_text(html), html
     old_block, new_block = signature_text(old), signature_text(new)
     if old_block and old_block in body:
@@ -179,8 +284,12 @@ def shown_signature(account, body: str, html: str) -> Signature | None:
     """Which of the account's signatures the draft holds (for the select's initial value)."""
     if account is None:
         return None
+    span = _signature_span(html) if html else None
+    # By its words: the editor rewrites the block's markup ("-- <br>" becomes a <div>),
+    # and its images are URLs in the signature but cid: in the draft.
+    shown = richtext.html_to_text(html[span[0] : span[1]]).strip() if span else ""
     for signature in account.signatures.all():
-        if html and signature_html(signature) and signature_html(signature) in html:
+        if shown and shown == richtext.html_to_text(signature_html(signature)).strip():
             return signature
         if not html and signature_text(signature) and signature_text(signature) in body:
             return signature
@@ -209,12 +318,27 @@ def reply_signature(account, alias) -> Signature | None:
     return default_signature(account, reply=True)
 
 
-def body_fields(signature: Signature | None, quote: str, *, rich: bool) -> dict:
-    """A new draft's `body` and `html_body`: room to write, the signature, the quote."""
+def body_fields(
+    signature: Signature | None, quote: str, *, rich: bool, images: SignatureImages | None = None
+) -> dict:
+    """A new draft's `body` and `html_body`: room to write, the signature, the quote.
+
+    The signature's images: the draft's own `cid:` through `images` (then `attach` them
+    to the draft once created), else by their URL (for the editor of a page with no
+    draft yet, whose first save makes them the draft's).
+    """
+
+    def image_src(url: str) -> str | None:
+        if url.lower().startswith("cid:"):
+            return url
+        if images is not None:
+            return images.src(url)
+        image = signature and SignatureImage.at_url(url, account=signature.account)
+        return image.url() if image else None
+
     if rich:
         html = richtext.sanitize_compose_html(
-            new_body(signature, rich=True, quote=quote),
-            image_src=lambda url: url if url.lower().startswith("cid:") else None,
+            new_body(signature, rich=True, quote=quote), image_src
         )
         return {"body": richtext.html_to_text(html), "html_body": html}
     return {"body": new_body(signature, rich=False, quote=quote), "html_body": ""}

@@ -7,6 +7,7 @@ from . import (
     views_folders,
     views_search,
     views_sending,
+    views_signature_images,
     views_snooze_junk,
 )
 from .models import Folder
@@ -23,6 +24,28 @@ urlpatterns = [
     path("mail/junk/empty/", views.empty_folder, {"folder": Folder.JUNK}, name="empty_junk"),
     path("mail/<int:pk>/junk/", views_snooze_junk.report_junk_message, name="report_junk_message"),
     path("settings/blocked/", views_snooze_junk.blocked_senders, name="blocked_senders"),
+    # A mail account's signatures (the rest of Settings › accounts is accounts/urls.py):
+    # these pages store images, whose bytes are this app's blobs.
+    path(
+        "settings/accounts/<int:pk>/signatures/",
+        views_signature_images.signature_list,
+        name="signature_list",
+    ),
+    path(
+        "settings/accounts/<int:pk>/signatures/<int:row_pk>/",
+        views_signature_images.signature_edit,
+        name="signature_edit",
+    ),
+    path(
+        "settings/accounts/<int:pk>/signature-images/",
+        views_signature_images.upload_signature_image,
+        name="signature_image_upload",
+    ),
+    path(
+        "settings/accounts/<int:pk>/signature-images/<int:image_pk>/",
+        views_signature_images.signature_image,
+        name="signature_image",
+    ),
     path(
         "settings/blocked/<int:pk>/remove/",
         views_snooze_junk.unblock_sender,

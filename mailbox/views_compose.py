@@ -12,7 +12,7 @@ from accounts.formatting import file_size
 from mailcore import mime
 
 from . import outbox, rich_compose, views_sending
-from .forms import AttachmentUploadForm, ComposeForm, attachment_limit_error
+from .forms import AttachmentUploadForm, ComposeForm, attachment_limit_error, sender_key
 from .forms_send import DraftVersionForm, ScheduleForm
 from .models import Folder, Message, Outgoing, OutgoingAttachment
 
@@ -55,9 +55,11 @@ def compose_view(request, pk: int | None = None):
                 outgoing.delete()
             flash.info(request, gettext("Draft discarded."))
             return redirect("home")
+        # Asked about a missing attachment already: Send (the notice's button) or Send later.
+        anyway = bool(request.POST.get("send_anyway"))
         if request.POST.get("send_later"):  # one of Send later's buttons
             action = "schedule"
-        if request.POST.get("send_anyway"):  # the forgotten-attachment notice's button
+        elif anyway and not request.POST.get("action"):  # the notice's Send anyway
             action = "send"
         schedule = ScheduleForm(request.POST) if action == "schedule" else None
         version = DraftVersionForm(request.POST)
@@ -84,14 +86,9 @@ def compose_view(request, pk: int | None = None):
                 if action not in ("send", "schedule"):
                     flash.success(request, gettext("Draft saved."))
                     return redirect("compose_edit", pk=outgoing.pk)
-                if (
-                    action == "send"
-                    and not request.POST.get("send_anyway")
-                    and rich_compose.forgot_attachment(outgoing)
-                ):  # saved, not sent: the page asks first (compose.js asks before posting)
-                    return redirect(
-                        reverse("compose_edit", args=[outgoing.pk]) + "?attachment_check=1"
-                    )
+                if not anyway and rich_compose.forgot_attachment(outgoing):
+                    # Saved, not sent: the page asks first (editor.js asks before posting).
+                    return redirect(views_sending.attachment_check_url(outgoing, schedule))
                 try:
                     queued = outbox.queue_for_sending(
                         outgoing, send_at=schedule.cleaned_data["when"] if schedule else None
@@ -107,7 +104,7 @@ def compose_view(request, pk: int | None = None):
                 else:
                     return views_sending.after_send(request, queued)
     else:
-        schedule = None
+        schedule = views_sending.asked_schedule(request.GET)  # the notice repeats Send later
         version = DraftVersionForm(initial={"version": outgoing.version if outgoing else 0})
     attachments = list(outgoing.attachments.all()) if outgoing else []
     images = [a for a in attachments if a.inline]  # in the rich text, not in the list
@@ -134,7 +131,12 @@ def _initial(request, outgoing):
         initial = {name: getattr(outgoing, name) for name in outbox.DRAFT_FIELDS}
         shown = rich_compose.shown_signature(outgoing.account, outgoing.body, outgoing.html_body)
         shown_pk = shown.pk if shown else ""
-        return {**initial, "signature": shown_pk, "signature_shown": shown_pk}
+        return {
+            **initial,
+            "signature": shown_pk,
+            "signature_shown": shown_pk,
+            "sender_shown": sender_key(outgoing.account, outgoing.send_as),
+        }
     account = request.user.mail_accounts.filter(enabled=True).first()
     signature = rich_compose.default_signature(account, reply=False)
     fields = rich_compose.body_fields(signature, "", rich=rich_compose.writes_rich(request.user))
@@ -144,6 +146,7 @@ def _initial(request, outgoing):
         "to": request.GET.get("to", "")[:998],
         "signature": signature.pk if signature else "",
         "signature_shown": signature.pk if signature else "",
+        "sender_shown": sender_key(account),
     }
 
 
@@ -155,9 +158,12 @@ def _editor_context(request, form, outgoing) -> dict:
     else:
         html = form.initial.get("html_body", "")
     return {
-        "editor_html": rich_compose.editor_content(outgoing, html),
+        "editor_html": rich_compose.editor_content(
+            outgoing, html, getattr(form, "cleaned_data", {}).get("signature_images")
+        ),
         "editor_rich": bool(html),
         "signature_blocks": rich_compose.signature_blocks(request.user),
+        "sender_signatures": form.sender_signatures(),
         "attachment_check": request.method == "GET"
         and bool(request.GET.get("attachment_check"))
         and outgoing is not None

@@ -4,7 +4,10 @@ The rules are in mailbox.sending; these views look the row up for its owner, che
 input and call one function.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages as flash
+from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -13,7 +16,7 @@ from django.utils.translation import gettext, gettext_noop, ngettext
 from django.views.decorators.http import require_POST
 
 from . import outbox, pages, sending, snooze
-from .forms_send import AutosaveForm, ScheduleForm
+from .forms_send import CUSTOM, AutosaveForm, ScheduleForm
 from .models import Folder, Outgoing
 
 STALE = gettext_noop(
@@ -56,6 +59,33 @@ def schedule_context(schedule_form: ScheduleForm | None) -> dict:
         "send_later_presets": sending.presets(now, timezone.get_current_timezone()),
         "send_later_min": timezone.localtime(now).strftime("%Y-%m-%dT%H:%M"),
     }
+
+
+def attachment_check_url(outgoing: Outgoing, schedule: ScheduleForm | None) -> str:
+    """The draft again, asking about the attachment its text mentions (Send and Send
+    later without JavaScript); for Send later, with the choice to repeat."""
+    query = {"attachment_check": "1"}
+    if schedule is not None:
+        query["send_later"] = schedule.cleaned_data["send_later"]
+        if query["send_later"] == CUSTOM:
+            query["send_at"] = schedule.data.get("send_at", "")
+    return reverse("compose_edit", args=[outgoing.pk]) + "?" + urlencode(query)
+
+
+def asked_schedule(query) -> ScheduleForm | None:
+    """Send later's choice that the forgotten-attachment notice repeats (`initial`:
+    `send_later`, and `send_at` for the menu's date and time), from its URL; else None."""
+    choice = query.get("send_later", "")
+    if not query.get("attachment_check") or choice not in dict(
+        ScheduleForm.base_fields["send_later"].choices
+    ):
+        return None
+    at = query.get("send_at", "") if choice == CUSTOM else ""
+    try:
+        ScheduleForm.base_fields["send_at"].clean(at)
+    except ValidationError:
+        at = ""
+    return ScheduleForm(initial={"send_later": choice, "send_at": at})
 
 
 def _own_outgoing(request, pk: int) -> Outgoing:

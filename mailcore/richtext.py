@@ -6,11 +6,11 @@ with a small allow-list before anything is stored or sent, and :func:`html_to_te
 derives the ``text/plain`` alternative from that sanitized HTML, so both parts of a
 message say the same thing.
 
-Images are allowed only as ``cid:`` references to the message's own inline parts: the
-caller's ``image_src`` decides what an ``<img src>`` becomes (a ``cid:`` URL it knows)
-and everything else (``data:``, remote ``http(s)``, relative URLs) is dropped with the
-image. Colours are the only inline CSS kept (``color``, ``background-color``, with a
-plain colour value).
+Images are allowed only as ``cid:`` references to the message's own inline parts (or,
+in a signature, a path on our own origin): the caller's ``image_src`` decides what an
+``<img src>`` becomes (a ``cid:`` URL or a path it knows) and everything else
+(``data:``, remote ``http(s)``, relative URLs) is dropped with the image. Colours are
+the only inline CSS kept (``color``, ``background-color``, with a plain colour value).
 
 :func:`mentions_attachment` is the forgotten-attachment check: does the text the user
 wrote (not the quote under it, not the signature) speak of an attachment?
@@ -98,13 +98,21 @@ def _style(value: str) -> str | None:
     return "; ".join(kept) or None
 
 
+def _image_url(url: str) -> bool:
+    # A cid: of the message's own part, or a path on our own origin (never "//host").
+    if url.lower().startswith("cid:"):
+        return True
+    return url.startswith("/") and not url.startswith(("//", "/\\")) and _url(url) == url
+
+
 def sanitize_compose_html(html: str, image_src: Callable[[str], str | None] | None = None) -> str:
     """The compose allow-list applied to ``html`` (the editor's, or a quoted original).
 
     Kept: paragraphs and line breaks, bold/italic/underline/strike, lists, quotes,
     headings 1-3, links to http/https/mailto, colour (``<font color>``, ``style`` with
     only ``color``/``background-color``), simple tables, and images whose src
-    ``image_src`` turns into a ``cid:`` URL (``None`` → the image is dropped). Scripts,
+    ``image_src`` turns into a ``cid:`` URL or a path on our own origin (a signature's
+    image, shown by our URL; ``None`` → the image is dropped). Scripts,
     ``on*`` handlers, ``javascript:`` links, remote and ``data:`` images, CSS
     expressions and every class but the signature block's are removed.
     """
@@ -117,7 +125,7 @@ def sanitize_compose_html(html: str, image_src: Callable[[str], str | None] | No
             return url if _scheme(url) in _LINK_SCHEMES else None
         if attr == "src":
             new = image_src(_url(value)) if image_src else None
-            return new if new and new.lower().startswith("cid:") else None
+            return new if new and _image_url(new) else None
         if attr == "style":
             return _style(value)
         if attr == "color":

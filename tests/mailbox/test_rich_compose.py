@@ -297,6 +297,30 @@ def test_the_select_switches_a_rich_signature_block(alice_client, rich_alice, sm
     assert draft.body == "Hi\n-- \nHome\n"
 
 
+def test_a_reopened_rich_draft_knows_its_signature_whatever_the_editor_made_of_its_markup(
+    alice_client, rich_alice, smtp_server
+):
+    account = smtp_account(rich_alice, smtp_server())
+    Signature.objects.create(account=account, name="w", html="<p>Work</p>", text="Work")
+    home = Signature.objects.create(
+        account=account, name="h", html="<p><i>Home</i></p>", text="Home"
+    )
+    # The editor writes the "-- " line as a block of its own.
+    edited = '<div>Hi</div><div class="signature"><div>--&nbsp;</div><p><i>Home</i></p></div>'
+    response = compose_post(
+        alice_client,
+        {
+            "account": account.pk,
+            "html_body": edited,
+            "signature": home.pk,
+            "signature_shown": home.pk,
+        },
+        action="save",
+    )
+    reopened = alice_client.get(response.url).context["form"]
+    assert reopened.initial["signature"] == home.pk
+
+
 def test_send_asks_first_when_the_text_mentions_an_attachment_and_none_is_attached(
     alice_client, alice, smtp_server, django_capture_on_commit_callbacks
 ):

@@ -96,6 +96,16 @@ def test_the_drafts_own_image_url_becomes_its_cid_and_any_other_image_goes():
     assert cleaned == '<div><img src="cid:img1@example.kr" alt="그림"></div>'
 
 
+@pytest.mark.parametrize(
+    "answer", ["//evil.example/x.png", "/\\evil.example/x.png", "https://evil.example/x.png"]
+)
+def test_a_signature_image_keeps_a_path_on_our_origin_and_nothing_else(answer):
+    # A signature's images stay our URLs; whatever the callback says, never another host.
+    kept = sanitize_compose_html('<p><img src="/s/1/"></p>', lambda url: url)
+    assert kept == '<p><img src="/s/1/"></p>'
+    assert sanitize_compose_html('<p><img src="/s/1/"></p>', lambda url: answer) == "<p></p>"
+
+
 def test_the_signature_block_keeps_its_class_and_nothing_else_does():
     cleaned = sanitize_compose_html(
         '<div class="signature other">-- <br>Kim</div><p class="x">y</p>'
