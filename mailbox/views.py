@@ -37,7 +37,10 @@ PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "applicat
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 THUMBNAIL_TYPES = INLINE_IMAGE_TYPES
 MAX_INLINE_IMAGE_BYTES = 5 * 1024 * 1024
-DOWNLOAD_CSP = "sandbox; default-src 'none'"
+# Downloads are documents of their own: nothing in them runs, loads or may be framed;
+# previews may be framed by our own pages only.
+_FILE_CSP = "sandbox; default-src 'none'"
+DOWNLOAD_CSP = f"{_FILE_CSP}; frame-ancestors 'none'"
 # Actions after which the message is no longer in the folder the user is looking at.
 MOVING_ACTIONS = {"archive", "inbox", "trash", "restore", "delete_forever", "move", "move_to"}
 # Snooze and junk (mailbox.views_snooze_junk) take messages out of the list too.
@@ -330,7 +333,7 @@ def message_action(request, pk: int):
 # stops the viewer is a `sandbox` *attribute* on the <iframe> (an error page instead),
 # so the dialog's frame carries none and this header is what keeps the document inert:
 # no script, no form, nothing fetched, an opaque origin of its own.
-PREVIEW_CSP = f"{DOWNLOAD_CSP}; frame-ancestors 'self'"
+PREVIEW_CSP = f"{_FILE_CSP}; frame-ancestors 'self'"
 
 
 def _attachment_response(part, *, inline: bool) -> FileResponse:

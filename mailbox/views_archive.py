@@ -22,10 +22,10 @@ from .forms import MessageIdsField
 from .forms_archive import FormatChoice, ImportForm
 from .models import SYSTEM_FOLDERS, Folder, ImportStatus, MailImport
 from .tasks import import_mail
+from .views import DOWNLOAD_CSP
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD_CSP = "sandbox; default-src 'none'"
 RECENT_IMPORTS = 10
 
 
