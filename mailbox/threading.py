@@ -282,17 +282,22 @@ def conversation(message: Message, limit: int | None = None) -> tuple[list[Messa
     )
     more = len(keys) > limit
     keys = keys[:limit]
-    newest = max(((header or date), pk) for date, pk, header in keys)[1] if keys else None
-    others = {pk for _, pk, _ in keys} - {message.pk, newest}
+    newest = max(((header or date), pk) for date, pk, header in keys)[1]
+    # Two queries whatever the conversation's shape (so a page's query count is
+    # constant): the others' summaries, and the newest whole unless it is `message`.
+    others = (
+        Message.objects.filter(owner_id=message.owner_id, thread_id=message.thread_id)
+        .exclude(folder__in=_shown(message.folder))
+        .exclude(pk__in=[message.pk, newest])
+    )
+    if more:  # the newest `limit` only
+        oldest_date, oldest_pk, _ = keys[-1]
+        others = others.filter(Q(date__gt=oldest_date) | Q(date=oldest_date, pk__gte=oldest_pk))
     members = [message]
-    if others:
-        members += (
-            Message.objects.filter(owner_id=message.owner_id, pk__in=others)
-            .select_related("user_folder")
-            .only(*SUMMARY_FIELDS)
-        )
-    if newest is not None and newest != message.pk:
-        members += Message.objects.filter(owner_id=message.owner_id, pk=newest).select_related(
-            "account", "outgoing", "user_folder"
-        )
+    members += others.select_related("user_folder").only(*SUMMARY_FIELDS)
+    members += (
+        Message.objects.filter(owner_id=message.owner_id, pk=newest)
+        .exclude(pk=message.pk)
+        .select_related("account", "outgoing", "user_folder")
+    )
     return sorted(members, key=lambda m: (m.own_date, m.pk)), more
