@@ -111,7 +111,9 @@ def test_html_svg_and_the_rest_are_only_ever_downloads(
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    assert response["Content-Security-Policy"] == (
+        "sandbox; default-src 'none'; frame-ancestors 'none'"
+    )
     assert response["X-Frame-Options"] == "DENY"
 
 
