@@ -11,7 +11,8 @@ The modules, from the bottom up (none imports one above it):
 * :mod:`.headers` - header text: encoded words, RFC 2231 parameters, addresses and
   message ids in headers, control characters kept out of what we send;
 * :mod:`.dates` - the one date parser and the one ``aware()``;
-* :mod:`.structure` - bytes to a tree of parts (fast splitter, stdlib parser) and back;
+* :mod:`.structure` - bytes to a tree of parts (fast splitter, stdlib parser), each
+  part's payload a slice of the raw message;
 * :mod:`.message` - :class:`ParsedMessage`, :class:`Attachment` and ``parse_headers``;
 * :mod:`.parts` - ``parse_message``: parts sorted into bodies and attachments
   (the body selection rules are documented there), safe file names.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import codecs
 import functools
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Labels whose real-world traffic needs a superset codec (WHATWG Encoding does the same):
@@ -108,9 +110,13 @@ def decode_charset(data: bytes, charset: str | None) -> tuple[str, str | None]:
         return data.decode("ascii"), None
     for name in spec.codecs:
         try:
-            return _no_lone_surrogates(data.decode(name), name), None
+            text = data.decode(name)
         except UnicodeDecodeError:
-            pass
+            continue
+        if name in _DOUBLE_BYTE and _is_utf8_beyond_latin(data):
+            # UTF-8 Hangul often decodes as (wrong) CP949 hanja; it is UTF-8.
+            return data.decode("utf-8"), f"data labelled {label!r} is UTF-8; decoded as utf-8"
+        return _no_lone_surrogates(text, name), None
     if spec.declared_ascii:
         # 8-bit data labelled us-ascii: usually UTF-8 these days, else Windows-1252.
         for name in ("utf-8", "cp1252"):
@@ -129,9 +135,34 @@ def decode_charset(data: bytes, charset: str | None) -> tuple[str, str | None]:
             return data.decode("utf-8"), f"data labelled {label!r} is UTF-8; decoded as utf-8"
         except UnicodeDecodeError:
             pass
+    # Neither decodes cleanly: the candidate that needs fewer replacements is closer.
     name = spec.codecs[0]
     text = _no_lone_surrogates(data.decode(name, "replace"), name)
+    if "utf-8" not in spec.codecs and not data.isascii():
+        as_utf8 = data.decode("utf-8", "replace")
+        if as_utf8.count("\ufffd") < text.count("\ufffd"):
+            return as_utf8, f"invalid {label} data, mostly UTF-8; undecodable bytes replaced"
     return text, f"invalid {label} data; undecodable bytes replaced"
+
+
+# Double-byte codecs under which valid UTF-8 text often decodes without an error.
+_UTF8_LONG_LEAD = re.compile(rb"[\xe0-\xf4]")
+_DOUBLE_BYTE = frozenset({"cp949", "gb18030", "cp932", "cp950", "big5hkscs", "euc_jp", "euc_kr"})
+
+
+def _is_utf8_beyond_latin(data: bytes) -> bool:
+    """Valid UTF-8 holding a character of three bytes or more (Hangul, CJK, ...).
+
+    Text really in a double-byte charset is next to never valid UTF-8 with such
+    sequences, so when both decode, UTF-8 is the better reading.
+    """
+    if data.isascii() or _UTF8_LONG_LEAD.search(data) is None:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_unlabelled(data: bytes) -> tuple[str, str | None]:
@@ -199,6 +230,18 @@ def _iso2022jp_as_cp932(data: bytes) -> str | None:
         return out.decode("cp932")
     except UnicodeDecodeError:
         return None
+
+
+def first_hint(charsets: Iterable[str | None]) -> str | None:
+    """The codec of the first declared charset that says something about 8-bit bytes
+    (us-ascii, UTF-8 and unknown labels are passed over: UTF-8 is tried anyway)."""
+    for charset in charsets:
+        spec = _charset_spec(_normalise_label(charset)) if charset else None
+        if spec is None or spec.declared_ascii or not spec.ascii_safe:
+            continue
+        if spec.codecs[0] != "utf-8":
+            return spec.codecs[0]
+    return None
 
 
 def hint_codec(charset: str | None) -> str | None:

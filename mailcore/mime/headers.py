@@ -268,6 +268,7 @@ class Address:
 _ADDRESS_HEADERS = frozenset({"from", "sender", "to", "cc", "reply-to"})
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 _ADDR_SPEC = re.compile(r"[^\s<>\"(),;:@]+@[^\s<>\"(),;:@]+")
+_LOCAL_PART = re.compile(rf"[{ATEXT}]+(?:\.[{ATEXT}]+)*")
 
 
 def header_map(part: Message) -> dict[str, str]:
@@ -316,6 +317,10 @@ def _make_address(name: str, addr: str) -> Address | None:
     if match:
         leftover = (addr[: match.start()] + addr[match.end() :]).strip(" <>\"'")
         return Address(name=name or leftover, address=match.group(0))
+    if not name and _LOCAL_PART.fullmatch(candidate):
+        # A local part only ("From: foo", as old mailers wrote it) is still an address;
+        # fill_headers records a defect for it.
+        return Address(name="", address=candidate)
     text = name or addr.strip(" <>\"'")
     return Address(name=text, address="") if text else None
 

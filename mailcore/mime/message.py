@@ -6,12 +6,13 @@ fields every parse shares (subject, addresses, date, message ids) from a header 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import TypeVar
 
-from .charsets import hint_codec
+from .charsets import first_hint
 from .dates import aware, parse_date
 from .headers import (
     Address,
@@ -21,7 +22,7 @@ from .headers import (
     parse_addresses,
     structured,
 )
-from .structure import PARSER, as_bytes, collect_defects, header_end
+from .structure import as_bytes, collect_defects, header_end, parse_header_block
 from .text import collapse_whitespace, html_to_text
 
 
@@ -103,7 +104,7 @@ def parse_headers(raw: bytes, received_at: datetime | None = None) -> ParsedMess
     raw = as_bytes(raw)
     result = blank_message(received_at)
     try:
-        msg = PARSER.parsebytes(raw[: header_end(raw)], headersonly=True)
+        msg = parse_header_block(raw[: header_end(raw)])
     except Exception as exc:  # noqa: BLE001 - never raise; report instead
         result.defects.append(f"message: headers could not be parsed ({type(exc).__name__})")
         return result
@@ -112,20 +113,34 @@ def parse_headers(raw: bytes, received_at: datetime | None = None) -> ParsedMess
     return result
 
 
-def fill_headers(result: ParsedMessage, headers: dict[str, str]) -> str | None:
+def fill_headers(
+    result: ParsedMessage, headers: dict[str, str], text_charsets: Iterable[str] = ()
+) -> str | None:
+    """Set the header fields; returns the charset hint used for raw 8-bit header bytes.
+
+    The hint is the first declared charset that is worth trying: the top-level
+    Content-Type's, then ``text_charsets`` (those of the message's text parts, in order).
+    """
     defects = result.defects
-    hint = _safely(
+    top = _safely(
         defects,
         "Content-Type charset",
-        lambda: hint_codec(structured(headers.get("content-type"), None)[1].get("charset")),
+        lambda: structured(headers.get("content-type"), None)[1].get("charset"),
         None,
+    )
+    hint = _safely(
+        defects, "Content-Type charset", lambda: first_hint(chain((top,), text_charsets)), None
     )
     result.subject = _safely(
         defects, "Subject", lambda: decode_header(headers.get("subject"), hint, defects), ""
     )
 
     def addresses(name: str) -> list[Address]:
-        return _safely(defects, name, lambda: parse_addresses(headers.get(name), hint), [])
+        found = _safely(defects, name, lambda: parse_addresses(headers.get(name), hint), [])
+        for address in found:
+            if address.address and "@" not in address.address:
+                defects.append(f"{name.title()}: address without a domain ({address.address})")
+        return found
 
     senders = addresses("from") or addresses("sender")
     result.from_ = senders[0] if senders else None

@@ -4,13 +4,19 @@ Body selection rules:
 
 * The first inline ``text/plain`` part (no filename, not ``attachment``) is the
   text body and the first inline ``text/html`` part is the HTML body. A
-  single-part message is its own body even when the sender named it.
+  single-part message is its own body even when the sender named it, and so is
+  the first text part of a message that is inline (explicitly or by having no
+  disposition) though named, as ``get_body()``, Thunderbird and Apple Mail show
+  it; it is also listed as an attachment under its name.
 * Later inline parts of the same kind are appended when they sit directly in a
   ``multipart/mixed`` (mailing-list footers, Apple Mail's text/image/text
   splits) or belong to a different ``multipart/alternative`` group; further
   renderings inside the alternative group that already gave a body are dropped.
 * Everything else that carries data becomes an :class:`Attachment`;
   ``message/*`` parts become ``.eml`` attachments named after their subject.
+  Every attachment is the slice of the raw message between its boundaries
+  (transfer-decoded); a ``message/*`` part is never parsed and written back.
+* Parts inside an attached message are that message's own: never a body here.
 * ``Attachment.inline`` is only ever true for images (disposition ``inline``,
   or a Content-ID inside ``multipart/related``): an "inline" PDF cannot be
   shown in the body, so it must still count for ``has_attachments``.
@@ -23,6 +29,7 @@ from __future__ import annotations
 import binascii
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
@@ -32,14 +39,15 @@ from .charsets import decode_charset
 from .headers import MIME_TYPE, decode_header, decode_header_text, header_map, structured
 from .message import Attachment, ParsedMessage, blank_message, fill_headers, parse_headers
 from .structure import (
-    CRLF,
     PARSER,
     as_bytes,
     collect_defects,
+    content_type,
     fast_split,
     header_end,
     raw_payload,
-    serialise,
+    reread_colonless_parts,
+    skip_colonless_lines,
 )
 
 MAX_FILENAME_CHARS = 150
@@ -54,16 +62,38 @@ def parse_message(raw: bytes, received_at: datetime | None = None) -> ParsedMess
     if msg is not None:
         result = blank_message(received_at)
         headers = header_map(msg)
-        hint = fill_headers(result, headers)
+        hint = fill_headers(result, headers, _text_charsets(msg))
         _Walker(result, hint).walk(msg, headers)
         return result
     return _parse_message_stdlib(raw, received_at)
 
 
+def _text_charsets(root: Message) -> Iterator[str]:
+    """Declared charsets of the text parts below ``root``, in order (not inside
+    attached messages: those are opaque leaves). The header hint tries them in turn."""
+    stack = [root]
+    while stack:
+        part = stack.pop()
+        payload = part._payload
+        if isinstance(payload, list):
+            stack.extend(reversed([c for c in payload if isinstance(c, Message)]))
+        elif part is not root and content_type(part).startswith("text/"):
+            try:
+                charset = structured(str(part.get("content-type")), None)[1].get("charset")
+            except Exception:  # noqa: BLE001 - a broken label only loses this hint
+                charset = None
+            if charset:
+                yield charset
+
+
 def _parse_message_stdlib(raw: bytes, received_at: datetime | None = None) -> ParsedMessage:
     """parse_message via the stdlib parser for the whole message (the reference path)."""
     try:
-        msg = PARSER.parsebytes(raw)
+        end = header_end(raw)
+        block, skipped = skip_colonless_lines(raw[:end])
+        msg = PARSER.parsebytes(block + raw[end:] if skipped else raw)
+        msg.skipped_lines = skipped  # type: ignore[attr-defined]
+        reread_colonless_parts(msg)
     except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurd nesting
         result = parse_headers(raw, received_at)
         result.defects.append(
@@ -77,7 +107,7 @@ def _parse_message_stdlib(raw: bytes, received_at: datetime | None = None) -> Pa
         return result
     result = blank_message(received_at)
     headers = header_map(msg)
-    hint = fill_headers(result, headers)
+    hint = fill_headers(result, headers, _text_charsets(msg))
     _Walker(result, hint).walk(msg, headers)
     return result
 
@@ -160,6 +190,42 @@ def _extension(content_type: str) -> str:
     return ".txt" if content_type.startswith(("text/", "message/")) else ".bin"
 
 
+# A delimiter line (RFC 2046 bchars) as the first non-blank line of a multipart body.
+_FIRST_DELIMITER = re.compile(rb"(?:[ \t]*\r?\n)*--([0-9A-Za-z'()+_,./:=?-]{1,70})[ \t]*\r?\n")
+
+
+def _children_without_boundary(part: Message) -> tuple[str, Message] | None:
+    """A multipart with no boundary parameter whose body clearly starts with a
+    ``--boundary`` line that comes back later: the part re-read with that boundary.
+
+    Only header text is made up; the children's payloads are still slices of the body.
+    """
+    body = raw_payload(part)
+    match = _FIRST_DELIMITER.match(body)
+    if match is None:
+        return None
+    token = match.group(1).removesuffix(b"--")
+    if not token or token != match.group(1):
+        return None  # a close delimiter first is no evidence of a boundary
+    again = re.compile(rb"\n--" + re.escape(token) + rb"(?:--)?[ \t]*(?:\r?\n|\Z)")
+    if again.search(body, match.end() - 1) is None:
+        return None
+    head = b'Content-Type: multipart/mixed; boundary="' + token + b'"\r\n\r\n'
+    rebuilt = PARSER.parsebytes(head + body)
+    if not rebuilt.is_multipart():
+        return None
+    return token.decode("ascii"), rebuilt
+
+
+def _subject_of(data: bytes, hint: str | None) -> str:
+    """The decoded Subject of an attached message (its own header block only)."""
+    try:
+        headers = header_map(PARSER.parsebytes(data[: header_end(data)], headersonly=True))
+    except Exception:  # noqa: BLE001 - a name is a nicety; never fail the part for it
+        return ""
+    return decode_header(headers.get("subject"), hint)
+
+
 def _clean_id(value: str | None) -> str:
     text = "".join(decode_header_text(value).split())
     return text[1:-1] if text.startswith("<") and text.endswith(">") else text.strip("<>")
@@ -213,14 +279,24 @@ class _Walker:
         self, part: Message, headers: dict[str, str], ctx: _Context
     ) -> list[tuple[Message, _Context]]:
         collect_defects(part, ctx.where, self.defects)
-        ctype = part.get_content_type()
+        ctype = content_type(part)
         if not MIME_TYPE.fullmatch(ctype):
             ctype = "application/octet-stream"  # it ends up in HTTP headers; keep it a token
-        if not part.is_multipart():
-            self._leaf(part, ctype, headers, ctx)
-            return []
         if ctype.startswith("message/"):
             self._message_attachment(part, ctype, headers, ctx)
+            return []
+        if ctype.startswith("multipart/") and not part.is_multipart():
+            found = _children_without_boundary(part)
+            if found is not None:
+                token, rebuilt = found
+                self.defects.append(
+                    f"{ctx.where}: multipart without a boundary parameter; "
+                    f"split on its first line --{token}"
+                )
+                collect_defects(rebuilt, ctx.where, self.defects)
+                part = rebuilt
+        if not part.is_multipart():
+            self._leaf(part, ctype, headers, ctx)
             return []
         subtype = ctype.partition("/")[2]
         children = [c for c in part.get_payload() if isinstance(c, Message)]
@@ -246,6 +322,11 @@ class _Walker:
             if decision == "take":
                 self._add_body(kind, payload, type_params.get("charset"), ctx)
                 return
+        elif kind and disposition != "attachment" and not self.text and not self.html:
+            # The first inline text part is the body even when it is named (as in
+            # get_body(), Thunderbird and Apple Mail); it stays downloadable by its name.
+            if self._body_decision(kind, ctx) == "take":
+                self._add_body(kind, payload, type_params.get("charset"), ctx)
         cid = _clean_id(headers.get("content-id"))
         # Only images are shown inside the body; an "inline" PDF must still count as attachment.
         inline = ctype.startswith("image/") and (
@@ -279,16 +360,16 @@ class _Walker:
     def _message_attachment(
         self, part: Message, ctype: str, headers: dict[str, str], ctx: _Context
     ) -> None:
-        subs = [sub for sub in part.get_payload() if isinstance(sub, Message)]
-        data = CRLF.join(serialise(sub) for sub in subs)
-        subject = ""
+        # The exact octets between the part's boundaries (the parser keeps message/*
+        # parts opaque): never re-serialised, so what was sent is what is stored.
+        data = raw_payload(part)
         cte = decode_header_text(headers.get("content-transfer-encoding")).lower()
         if cte.startswith(("base64", "quoted-printable")):
-            # Not allowed by RFC 2046 but seen: the parser read encoded text as a message.
-            data = _transfer_decode(data.lstrip(b"\r\n"), cte, ctx.where, self.defects)
-            subject = parse_headers(data).subject
-        elif subs:
-            subject = decode_header(header_map(subs[0]).get("subject"), self.hint)
+            # Not allowed by RFC 2046 but seen: decode it like any other part.
+            data = _transfer_decode(data, cte, ctx.where, self.defects)
+        subject = ""
+        if ctype in ("message/rfc822", "message/global"):
+            subject = _subject_of(data, self.hint)
         disposition_params = structured(headers.get("content-disposition"), self.hint)[1]
         type_params = structured(headers.get("content-type"), self.hint)[1]
         filename = disposition_params.get("filename") or type_params.get("name") or ""

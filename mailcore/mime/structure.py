@@ -3,18 +3,21 @@
 Two ways in: the standard library's parser (with ``compat32`` and a lenient boundary
 reader), and a fast splitter that finds the boundaries with ``bytes.find`` and hands
 only header blocks to the standard library. Payloads are stored as the raw bytes
-between the boundaries, which :func:`raw_payload` reads and :func:`serialise` writes
-back for ``message/*`` attachments.
+between the boundaries (the line break before a boundary belongs to the boundary),
+which :func:`raw_payload` reads; ``message/*`` parts stay opaque leaves, so their
+bytes too are a slice of the message, never a re-serialisation.
 """
 
 from __future__ import annotations
 
 import re
-from email import policy
+from email import errors, policy
 from email.message import Message
 from email.parser import BytesParser
 
 from .headers import FOLD, PARAM_CHUNK, to_bytes
+
+_OPAQUE = "x-opaque-"
 
 
 class _Part(Message):
@@ -24,7 +27,16 @@ class _Part(Message):
     every lookup, which was a third of the parse time, and we only ever read raw
     header values. compat32 keeps junk after a quoted boundary (``"b"junk``) as
     part of it; ``policy.default`` stops at the closing quote, and so do we.
+
+    ``message/*`` parts are leaves to the parser: ``get_content_type`` hides their
+    type from it (the stdlib would parse them into sub-messages, which can only be
+    written back re-serialised), so their payload is the exact octets between their
+    boundaries. Read a part's real type with :func:`content_type`.
     """
+
+    def get_content_type(self) -> str:
+        ctype = super().get_content_type()
+        return _OPAQUE + ctype if ctype.startswith("message/") else ctype
 
     def get_boundary(self, failobj: str | None = None) -> str | None:  # type: ignore[override]
         value = self.get("content-type")
@@ -41,6 +53,11 @@ PARSER = BytesParser(_class=_Part, policy=policy.compat32)
 CRLF = b"\r\n"
 
 
+def content_type(part: Message) -> str:
+    """The real lowercased ``maintype/subtype`` of a part (``message/*`` included)."""
+    return Message.get_content_type(part)
+
+
 def as_bytes(raw: object) -> bytes:
     if isinstance(raw, bytes):
         return raw
@@ -49,6 +66,88 @@ def as_bytes(raw: object) -> bytes:
     if isinstance(raw, str):
         return to_bytes(raw)
     return b""
+
+
+_HEADER_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
+_LINES = re.compile(rb"[^\n]*\n|[^\n]+")
+
+
+def skip_colonless_lines(block: bytes) -> tuple[bytes, int]:
+    """``block`` without the lines that have no colon but are followed by header fields.
+
+    Such a line does not end the header block (Thunderbird and Gmail read on, so the
+    Message-ID, Subject and Date after it are kept); a line without a colon that is not
+    followed by a field starts the body, as RFC 5322 parsers read it. Returns the
+    block and how many lines were skipped.
+    """
+    if b"\n" not in block:
+        return block, 0
+    lines = _LINES.findall(block)
+    kept: list[bytes] = []
+    skipped = 0
+    for index, line in enumerate(lines):
+        if (
+            index
+            and line[:1] not in b" \t"
+            and line.strip()
+            and not _HEADER_FIELD.match(line)
+            and index + 1 < len(lines)
+            and _HEADER_FIELD.match(lines[index + 1])
+        ):
+            skipped += 1
+            continue
+        if not line.strip():
+            kept.extend(lines[index:])
+            break
+        kept.append(line)
+    return (b"".join(kept), skipped) if skipped else (block, 0)
+
+
+def parse_header_block(block: bytes) -> Message:
+    """The stdlib's reading of a header block, lines without a colon skipped first
+    (:func:`skip_colonless_lines`); ``skipped_lines`` on the result counts them."""
+    block, skipped = skip_colonless_lines(block)
+    msg = PARSER.parsebytes(block, headersonly=True)
+    msg.skipped_lines = skipped  # type: ignore[attr-defined]
+    return msg
+
+
+def reread_colonless_parts(root: Message) -> None:
+    """Undo the stdlib's reading of a colon-less header line inside a part.
+
+    The stdlib ends a part's headers at such a line and keeps the rest as its body;
+    a leaf part whose "body" starts with that line followed by header fields and a
+    blank line is re-read with :func:`skip_colonless_lines`, as the fast splitter
+    reads it. The part's body is still the same slice of the message.
+    """
+    stack = [root]
+    while stack:
+        part = stack.pop()
+        children = part._payload
+        if not isinstance(children, list):
+            continue
+        for index, child in enumerate(children):
+            if not isinstance(child, Message):
+                continue
+            if isinstance(child._payload, str) and any(
+                isinstance(d, errors.MissingHeaderBodySeparatorDefect) for d in child.defects
+            ):
+                children[index] = child = _reread(child)
+            stack.append(child)
+
+
+def _reread(part: Message) -> Message:
+    payload = to_bytes(part._payload)
+    end = _blank_line_end(payload, 0, len(payload))
+    if end < 0:
+        return part
+    fields = b"".join(to_bytes(f"{name}: {value}") + CRLF for name, value in part.raw_items())
+    block, skipped = skip_colonless_lines(fields + payload[:end])
+    if not skipped:
+        return part
+    reread = PARSER.parsebytes(block + payload[end:])
+    reread.skipped_lines = skipped  # type: ignore[attr-defined]
+    return reread
 
 
 def header_end(raw: bytes) -> int:
@@ -123,10 +222,10 @@ def _split_part(
     if depth > FAST_PATH_MAX_DEPTH:
         raise _Unusual("too deep")
     body_start = _part_header_end(raw, start, end)
-    msg = PARSER.parsebytes(raw[start:body_start], headersonly=True)
+    msg = parse_header_block(raw[start:body_start])
     if msg.defects:
         raise _Unusual("header defects")
-    ctype = msg.get_content_type()
+    ctype = content_type(msg)
     maintype = ctype.partition("/")[0]
     if maintype == "message" or ctype == "multipart/digest":
         raise _Unusual("message part")
@@ -185,6 +284,9 @@ _DEFECT_WORDS = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def collect_defects(part: Message, where: str, defects: list[str]) -> None:
+    skipped = getattr(part, "skipped_lines", 0)
+    if skipped:
+        defects.append(f"{where}: header line without a colon skipped ({skipped})")
     for defect in getattr(part, "defects", ()):
         words = _DEFECT_WORDS.sub(" ", type(defect).__name__.removesuffix("Defect")).lower()
         detail = str(defect)
@@ -199,44 +301,3 @@ def raw_payload(part: Message) -> bytes:
     if isinstance(payload, str):
         return to_bytes(payload)
     return b""
-
-
-def serialise(msg: Message) -> bytes:
-    """Bytes of a parsed (sub)message, as close to the original as the parser allows.
-
-    Used for message/rfc822 attachments instead of ``as_bytes()``: the stdlib generator
-    recurses per MIME level and re-decodes 8-bit text in broken multiparts, then fails
-    to encode it. This writes the stored raw headers and payloads back iteratively.
-    """
-    out = bytearray()
-    stack: list[Message | bytes] = [msg]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, bytes):
-            out += item
-            continue
-        for name, value in item.raw_items():
-            out += to_bytes(f"{name}: {value}") + CRLF
-        out += CRLF
-        payload = item._payload
-        if not isinstance(payload, list):
-            out += raw_payload(item)
-            continue
-        children = [child for child in payload if isinstance(child, Message)]
-        boundary = item.get_boundary() if item.get_content_maintype() == "multipart" else None
-        pieces: list[Message | bytes] = []
-        if boundary is None:  # message/rfc822 and friends: the parts follow one another
-            for child in children:
-                pieces += [child, CRLF]
-            pieces = pieces[:-1]
-        else:
-            delimiter = to_bytes(f"--{boundary}")
-            if item.preamble is not None:
-                pieces.append(to_bytes(item.preamble) + CRLF)
-            for index, child in enumerate(children):
-                pieces += [(CRLF if index else b"") + delimiter + CRLF, child]
-            pieces.append(CRLF + delimiter + b"--" + CRLF)
-            if item.epilogue is not None:
-                pieces.append(to_bytes(item.epilogue))
-        stack.extend(reversed(pieces))
-    return bytes(out)
