@@ -1,11 +1,19 @@
+import logging
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Exists, OuterRef
 from django.template.defaultfilters import linebreaksbr
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from . import twofactor
 from .forms import PASSWORD_HELP_KEEP, KeepSavedPasswordsMixin, WriteOnlyPasswordField
 from .models import MailAccount, User
+
+logger = logging.getLogger(__name__)
 
 # The editable fields, in the order the admin shows them.
 ACCOUNT_FIELDSETS = [
@@ -29,7 +37,7 @@ ACCOUNT_FIELDSETS = [
         "SMTP",
         {"fields": ["smtp_host", "smtp_port", "smtp_security", "smtp_login", "smtp_password"]},
     ),
-    (_("Security"), {"fields": ["allow_insecure_tls"]}),
+    (_("Security"), {"fields": ["allow_insecure_tls", "allowed_destinations"]}),
 ]
 
 
@@ -83,15 +91,58 @@ class MailAccountInline(ConnectionTestReportMixin, admin.StackedInline):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     inlines = [MailAccountInline]
-    list_display = ("username", "email", "is_active", "is_staff", "last_login", "account_count")
+    list_display = (
+        "username",
+        "email",
+        "is_active",
+        "is_staff",
+        "last_login",
+        "account_count",
+        "two_factor",
+    )
     list_filter = ("is_active", "is_staff", "is_superuser")
+    actions = ["reset_two_factor"]
 
     @admin.display(description=_("mail accounts"))
     def account_count(self, obj):
         return obj.mail_accounts.count()
 
+    @admin.display(description=_("two-factor authentication"), boolean=True)
+    def two_factor(self, obj):
+        return obj.has_two_factor
+
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("mail_accounts")
+        confirmed = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("mail_accounts")
+            .annotate(has_two_factor=Exists(confirmed))
+        )
+
+    @admin.action(description=_("Reset two-factor authentication"), permissions=["change"])
+    def reset_two_factor(self, request, queryset):
+        """For a user who lost their phone and their recovery codes: their password alone
+        logs them in again, and they can set up a new app. Recorded in each user's history."""
+        reset = 0
+        for user in queryset:
+            if twofactor.remove_devices(user):
+                reset += 1
+                self.log_change(request, user, "Reset two-factor authentication.")
+                logger.info(
+                    "two-factor authentication reset user_id=%s by admin_id=%s",
+                    user.pk,
+                    request.user.pk,
+                )
+        self.message_user(
+            request,
+            ngettext(
+                "Two-factor authentication was reset for %(count)d user.",
+                "Two-factor authentication was reset for %(count)d users.",
+                reset,
+            )
+            % {"count": reset},
+        )
 
 
 @admin.register(MailAccount)

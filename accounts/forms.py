@@ -4,8 +4,10 @@ from django import forms
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from mailcore import destinations as policy_rules
 from mailcore.security import Security
 
+from . import destinations, mail_errors
 from .models import DEFAULT_PORTS, PORT_SECURITY, MailAccount, User
 
 PASSWORD_HELP_KEEP = _("Leave empty to keep the saved password.")
@@ -94,6 +96,25 @@ class MailAccountForm(KeepSavedPasswordsMixin, forms.ModelForm):
             cleaned[f"{proto}_security"] = default
             cleaned[f"{proto}_port"] = DEFAULT_PORTS[proto][default]
 
+    def _check_destination(self, cleaned, proto: str) -> None:
+        """The operator's destination policy (accounts.destinations): a forbidden host or
+        port is a field error. Checked again on the resolved address at every connection,
+        so a name that resolves elsewhere later is refused then."""
+        host, port = cleaned.get(f"{proto}_host"), cleaned.get(f"{proto}_port")
+        if not host or port is None:
+            return
+        policy = destinations.policy(self.instance)
+        try:
+            try:
+                policy_rules.check(host, port, policy)
+            except OSError:  # the name does not resolve now: refuse what can be refused
+                policy_rules.check_before_resolving(host, port, policy)
+        except policy_rules.DestinationRefused as refused:
+            field = (
+                f"{proto}_port" if refused.reason == policy_rules.REASON_PORT else f"{proto}_host"
+            )
+            self.add_error(field, mail_errors.describe_refusal(**refused.values))
+
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
         owner = self.user or self.instance.user
@@ -108,6 +129,8 @@ class MailAccountForm(KeepSavedPasswordsMixin, forms.ModelForm):
         cleaned = super().clean()
         self._fill_port_and_security(cleaned, "pop3")
         self._fill_port_and_security(cleaned, "smtp")
+        self._check_destination(cleaned, "pop3")
+        self._check_destination(cleaned, "smtp")
         if not cleaned.get("pop3_password") and not self.instance.pop3_password:
             self.add_error("pop3_password", _("Enter the password for the POP3 server."))
         return cleaned

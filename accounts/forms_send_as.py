@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mailcore import compose
 from mailcore.addresses import AddressError, normalise_addr_spec
+from mailcore.header_text import hides_or_holds_controls
 
 from .models import SendAs
 
@@ -43,7 +44,7 @@ class SendAsForm(forms.ModelForm):
 
     def clean_display_name(self):
         name = self.cleaned_data["display_name"]
-        if compose.has_control_chars(name):
+        if hides_or_holds_controls(name):
             # Header injection: a CR or LF would start a new header.
             raise forms.ValidationError(_("The name cannot contain line breaks."))
         return name.strip()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext
 
-from mailcore import failures
+from mailcore import destinations, failures
 from mailcore.pop3 import POP3Error
 from mailcore.smtp import SMTPError
 
@@ -32,7 +32,7 @@ def record(exc: POP3Error | SMTPError) -> str:
 
 def describe(stored: str) -> str:
     """A stored error in the active language; a server's reply or old text as it is."""
-    return outcomes.describe(stored, WORDING)
+    return outcomes.describe(stored, {**WORDING, **STORAGE_WORDING})
 
 
 def _where(values: dict) -> dict:
@@ -134,6 +134,81 @@ def _already_connected(**_values) -> str:
     return gettext("Already connected to the server.")
 
 
+def _destination_category(category: str) -> str:
+    """Why an address is not public (mailcore.destinations' categories), in words."""
+    return {
+        destinations.LOOPBACK: gettext("this computer (loopback)"),
+        destinations.PRIVATE: gettext("a private network"),
+        destinations.LINK_LOCAL: gettext("a link-local network"),
+        destinations.MULTICAST: gettext("a multicast address"),
+        destinations.SHARED: gettext("a carrier-grade NAT network"),
+        destinations.UNSPECIFIED: gettext("an unspecified address"),
+        destinations.RESERVED: gettext("a reserved address range"),
+        destinations.METADATA: gettext("a cloud metadata service"),
+    }.get(category, category)
+
+
+def describe_refusal(
+    reason: str = "", host: str = "", port: object = "", address: str = "", category: str = ""
+) -> str:
+    """Why the destination policy refused host:port, in the active language."""
+    if reason == destinations.REASON_PORT:
+        return gettext(
+            "Port %(port)s is not allowed on this webmail. Use a mail port "
+            "(25, 110, 143, 465, 587, 993, 995 or 2525)."
+        ) % {"port": port}
+    if reason == destinations.REASON_HOST:
+        return gettext(
+            "The server %(host)s is not on this webmail's list of allowed mail servers."
+        ) % {"host": host}
+    return gettext(
+        "The server %(host)s is at %(address)s, %(category)s: this webmail does not connect there."
+    ) % {"host": host, "address": address, "category": _destination_category(category)}
+
+
+def _destination_refused(**values) -> str:
+    return describe_refusal(**values)
+
+
+# Storing what was fetched or sent failed on our side (mailbox.blobs), not the server's.
+STORAGE_FULL = "storage-full"  # no space left (or over quota)
+STORAGE_READ_ONLY = "storage-read-only"  # the media directory cannot be written
+STORAGE_FAILED = "storage-failed"  # any other I/O error
+
+
+def record_storage(code: str) -> str:
+    """What to store when a blob could not be written: one of the STORAGE_* codes."""
+    return outcomes.record(code)
+
+
+def _storage_full(**_values) -> str:
+    return gettext(
+        "Storage full: new mail could not be saved and was left on the server. "
+        "It will be fetched once space is freed."
+    )
+
+
+def _storage_read_only(**_values) -> str:
+    return gettext(
+        "Storage is read-only: new mail could not be saved and was left on the server. "
+        "It will be fetched once storage can be written again."
+    )
+
+
+def _storage_failed(**_values) -> str:
+    return gettext(
+        "Storage error: new mail could not be saved and was left on the server. "
+        "It will be fetched on the next check."
+    )
+
+
+STORAGE_WORDING: outcomes.Wording = {
+    STORAGE_FULL: _storage_full,
+    STORAGE_READ_ONLY: _storage_read_only,
+    STORAGE_FAILED: _storage_failed,
+}
+
+
 # Every mailcore.failures code -> its wording (a test checks none is missing).
 WORDING: outcomes.Wording = {
     failures.REPLY: _reply,
@@ -155,6 +230,7 @@ WORDING: outcomes.Wording = {
     failures.UNEXPECTED_DATA: _unexpected_data,
     failures.LINE_TOO_LONG: _line_too_long,
     failures.FORBIDDEN_CHARACTER: _forbidden_character,
+    failures.DESTINATION_REFUSED: _destination_refused,
     failures.NOT_CONNECTED: _not_connected,
     failures.ALREADY_CONNECTED: _already_connected,
 }

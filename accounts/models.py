@@ -13,7 +13,8 @@ from mailcore.security import Security
 
 from . import connection_report, mail_errors
 from .crypto import EncryptedTextField
-from .validators import validate_hostname, validate_time_zone
+from .header_fields import HeaderTextFieldsMixin
+from .validators import validate_destination_exceptions, validate_hostname, validate_time_zone
 
 
 class User(AbstractUser):
@@ -121,6 +122,11 @@ class User(AbstractUser):
         db_default=10,
         help_text=_("How long a sent message waits, so that you can take it back."),
     )
+    # "Test connection" presses in the current 10-minute window (accounts.views.account_test).
+    connection_tests_since = models.DateTimeField(null=True, blank=True, editable=False)
+    connection_tests_count = models.PositiveSmallIntegerField(
+        default=0, db_default=0, editable=False
+    )
 
 
 # The form's and admin's names for mailcore's security modes.
@@ -147,8 +153,10 @@ DEFAULT_PORTS = {
 port_validators = [MinValueValidator(1), MaxValueValidator(65535)]
 
 
-class MailAccount(models.Model):
+class MailAccount(HeaderTextFieldsMixin, models.Model):
     """One mailbox the user reads over POP3 and sends from over SMTP."""
+
+    header_text_fields = ("display_name",)
 
     user = models.ForeignKey(
         User, on_delete=models.CASCADE, related_name="mail_accounts", verbose_name=_("user")
@@ -191,6 +199,22 @@ class MailAccount(models.Model):
         help_text=_(
             "Skips certificate verification for this account's servers. "
             "Anyone on the network path could read your mail and password."
+        ),
+    )
+    # Set by an administrator only (the admin shows it; the user's form does not): this
+    # account may reach these destinations whatever the operator's policy says
+    # (mailcore.destinations), e.g. an internal relay.
+    allowed_destinations = models.CharField(
+        _("destination exceptions"),
+        max_length=500,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_destination_exceptions],
+        help_text=_(
+            "Host names, *.patterns, addresses or networks (CIDR) this account may connect "
+            "to on any port, even when they are private or not on the allowed list, "
+            "e.g. an internal relay. Set by an administrator only."
         ),
     )
     leave_on_server = models.BooleanField(
@@ -275,9 +299,11 @@ class MailAccount(models.Model):
         self.next_poll_at = now + timedelta(minutes=self.poll_interval)
 
 
-class Signature(models.Model):
+class Signature(HeaderTextFieldsMixin, models.Model):
     """A signature of a mail account: rich text (sanitized HTML, an image allowed) and
     its plain-text form; one may be the default for new messages, one for replies."""
+
+    header_text_fields = ("name",)
 
     account = models.ForeignKey(
         MailAccount, on_delete=models.CASCADE, related_name="signatures", verbose_name=_("account")
@@ -375,9 +401,11 @@ class SignatureImage(models.Model):
         )
 
 
-class SendAs(models.Model):
+class SendAs(HeaderTextFieldsMixin, models.Model):
     """An extra From address of a mail account (an alias the provider lets it send as),
     with its own display name and signature."""
+
+    header_text_fields = ("display_name",)
 
     account = models.ForeignKey(
         MailAccount, on_delete=models.CASCADE, related_name="send_as", verbose_name=_("account")

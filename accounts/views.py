@@ -1,11 +1,14 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from . import connection
 from .forms import MailAccountForm, PreferencesForm
 from .middleware import browser_language, set_language_cookie
 from .models import MailAccount
@@ -88,6 +91,20 @@ def account_delete(request, pk: int):
 @login_required
 def account_test(request, pk: int):
     account = _own_account(request, pk)
+    if not connection.start_test(request.user):
+        limit = settings.WEBMAIL_CONNECTION_TESTS_PER_10_MINUTES
+        messages.error(
+            request,
+            ngettext(
+                "You can test connections %(count)s time in 10 minutes. "
+                "Try again in a few minutes.",
+                "You can test connections %(count)s times in 10 minutes. "
+                "Try again in a few minutes.",
+                limit,
+            )
+            % {"count": limit},
+        )
+        return redirect("account_list")
     verify_connection.delay_on_commit(account.pk)
     messages.info(
         request,

@@ -2,12 +2,11 @@
 
     python -m bench.inbox_search [--quick]   # what `make bench` runs for the inbox step
 
-Inbox is measured on SQLite and, when DATABASE_URL points at a PostgreSQL server,
-on PostgreSQL too; search on the last of those (PostgreSQL when available, where
-its target applies). Writes inbox.json and search.json. This module is also the
-child process that bench.dataset.in_children starts per database
-(`--child sqlite|postgres`), for `python -m bench.inbox` and `python -m bench.search`
-as well.
+Inbox and search are measured on SQLite and, when DATABASE_URL points at a PostgreSQL
+server, on PostgreSQL too (each has its own search target). Writes inbox.json and
+search.json. This module is also the child process that bench.dataset.in_children
+starts per database (`--child sqlite|postgres`), for `python -m bench.inbox` and
+`python -m bench.search` as well.
 """
 
 from __future__ import annotations
@@ -64,8 +63,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     kinds = dataset.databases(args.database)
     results = {}
     for kind in kinds:
-        mode = "both" if kind == kinds[-1] else "inbox"
-        results.update(dataset.in_children([kind], args.quick, args.runs, mode))
+        results.update(dataset.in_children([kind], args.quick, args.runs, "both"))
     data = inbox.report(results, args.quick)
     path = write_result(args.output, inbox.NAME, data)
     print(f"\nwrote {path}")

@@ -8,7 +8,10 @@ installed) and polled repeatedly with "leave on server":
 
 (a) floor: stdlib poplib logs in, UIDLs and RETRs every message, discards it;
 (b) ours: mailbox.ingest.poll_account, until every message is committed
-    (the database and media are emptied before each run).
+    (the database and media are emptied before each run);
+(c) ours without fsync (mailbox.blobs.FSYNC off, for this measure only): what the
+    durability policy (every blob fsynced and renamed, its directory fsynced, before
+    the commit) costs, as the ratio (b)/(c).
 
 Reported: messages/s, MB/s and the ratio (b)/(a) (target <= 1.5), and a second
 poll with nothing new (target < 0.2 s for 2,000 UIDLs) next to its own floor
@@ -80,12 +83,16 @@ def _reset(account) -> None:
             cursor.execute("VACUUM mailbox_message, mailbox_attachment")
 
 
-def our_poll(account) -> tuple[float, object]:
-    from mailbox import ingest
+def our_poll(account, *, fsync: bool = True) -> tuple[float, object]:
+    from mailbox import blobs, ingest
 
-    start = time.perf_counter()
-    result = ingest.poll_account(account.pk)
-    elapsed = time.perf_counter() - start
+    blobs.FSYNC = fsync
+    try:
+        start = time.perf_counter()
+        result = ingest.poll_account(account.pk)
+        elapsed = time.perf_counter() - start
+    finally:
+        blobs.FSYNC = True
     if result.error or result.locked:
         raise RuntimeError(f"poll failed: {result}")
     return elapsed, result
@@ -133,7 +140,7 @@ def run(server, n: int = 2000, runs: int = 3, *, profile: bool = False, seed: in
     args = (server.host, server.port, pop3_user.name, pop3_user.password)
 
     floor_poll(*args)  # warm: the server's index and the page cache
-    floor_times, our_times, floor_bytes = [], [], 0
+    floor_times, our_times, unsynced_times, floor_bytes = [], [], [], 0
     stored = failed_parse = 0
     for _ in range(runs):
         _reset(account)
@@ -146,6 +153,8 @@ def run(server, n: int = 2000, runs: int = 3, *, profile: bool = False, seed: in
         if stored != n:
             raise RuntimeError(f"the poll stored {stored} messages, not {n}")
         our_times.append(seconds)
+        _reset(account)
+        unsynced_times.append(our_poll(account, fsync=False)[0])
 
     # Second poll: everything is stored already.
     nothing_new, nothing_new_floor = [], []
@@ -156,7 +165,7 @@ def run(server, n: int = 2000, runs: int = 3, *, profile: bool = False, seed: in
             raise RuntimeError("the second poll found new messages")
         nothing_new.append(seconds)
 
-    floor_s, our_s = median(floor_times), median(our_times)
+    floor_s, our_s, unsynced_s = median(floor_times), median(our_times), median(unsynced_times)
     mb = floor_bytes / 1e6
     kinds: dict[str, int] = {}
     for kind, _ in messages:
@@ -182,6 +191,12 @@ def run(server, n: int = 2000, runs: int = 3, *, profile: bool = False, seed: in
             "failed_parse": failed_parse,
         },
         "ratio": round(our_s / floor_s, 2),
+        "without_fsync": {
+            "median_s": round(unsynced_s, 3),
+            "runs_s": [round(t, 3) for t in unsynced_times],
+            "ratio": round(unsynced_s / floor_s, 2),
+            "fsync_cost": round(our_s / unsynced_s, 2),
+        },
         "nothing_new": {
             "median_s": round(median(nothing_new), 4),
             "floor_median_s": round(median(nothing_new_floor), 4),
@@ -215,6 +230,14 @@ def report(data: dict, quick: bool) -> dict:
             "yes" if f["meets_ratio_target"] else "NO (≤ 1.5)",
         ],
         [
+            "(c) without fsync (cost)",
+            f["without_fsync"]["median_s"],
+            round(f["messages"] / f["without_fsync"]["median_s"], 1),
+            round(f["megabytes"] / f["without_fsync"]["median_s"], 1),
+            f"{f['without_fsync']['ratio']} (fsync ×{f['without_fsync']['fsync_cost']})",
+            "",
+        ],
+        [
             "second poll, nothing new",
             f["nothing_new"]["median_s"],
             "",
@@ -235,6 +258,8 @@ def report(data: dict, quick: bool) -> dict:
             "Same maildrop for both paths (leave on server); database rows and media are "
             "emptied before each run of (b). Timed until poll_account returns, i.e. every "
             "message committed.",
+            "(c) is (b) with mailbox.blobs.FSYNC off, a measure only: the app always "
+            "fsyncs (leave-on-server too). fsync cost = (b) / (c).",
         ],
     )
 

@@ -17,9 +17,10 @@ folder but Trash and Junk, rows labelled with their folder), OPERATOR_QUERIES:
 - op_in_folder: ``in:archive meeting`` (a common word, in Archive only);
 - op_before: ``before:2018-01-01`` (the oldest fifth of the mail).
 
-PostgreSQL uses the full-text index (the target is for PostgreSQL); SQLite uses
-LIKE and is reported for information. EXPLAIN (ANALYZE, BUFFERS) of each search is
-in the JSON.
+PostgreSQL uses its search vector's GIN index (target: ≤ 200 ms at 100,000), SQLite
+its FTS5 index (mailbox.search_fts; target for the searches that look for words:
+≤ 50 ms at 100,000 and ≤ 1.5× the time at 1,000). Both are measured, each on its own
+copy of the data set. EXPLAIN (ANALYZE, BUFFERS) of each search is in the JSON.
 
     python -m bench.search            # PostgreSQL when DATABASE_URL points at it, else SQLite
     python -m bench.search --quick
@@ -40,6 +41,8 @@ from bench.timing import median, ms
 
 NAME = "search"
 TARGET_MS = 200.0
+SQLITE_TARGET_MS = 50.0  # the searches that look for words (WORD_SEARCHES)
+SQLITE_TARGET_RATIO = 1.5
 QUERIES = {
     "word": SEARCH_WORD,
     "sender_name": SENDER_NAME,
@@ -52,6 +55,17 @@ OPERATOR_QUERIES = {
     "op_before": "before:2018-01-01",
 }
 ALL_QUERIES = {**QUERIES, **OPERATOR_QUERIES}
+WORD_SEARCHES = [*QUERIES, "op_from", "op_in_folder"]
+
+
+def meets_target(vendor: str, name: str, big_ms: float, ratio: float) -> bool | None:
+    """PostgreSQL: every search ≤ TARGET_MS. SQLite: a search for words ≤ SQLITE_TARGET_MS
+    and ≤ SQLITE_TARGET_RATIO × the small mailbox's time; None where no target applies."""
+    if vendor == "postgresql":
+        return big_ms <= TARGET_MS
+    if name not in WORD_SEARCHES:
+        return None
+    return big_ms <= SQLITE_TARGET_MS and ratio <= SQLITE_TARGET_RATIO
 
 
 def _url(name: str, query: str) -> str:
@@ -125,9 +139,7 @@ def run(users: dict, runs: int = 25) -> dict:
             "ratio": round(ratio, 2),
             "hits_big": b["hits"],
             "hits_small": s["hits"],
-            "meets_target": b["median_ms"] <= TARGET_MS
-            if connection.vendor == "postgresql"
-            else None,
+            "meets_target": meets_target(connection.vendor, name, b["median_ms"], ratio),
         }
     return {"runs": runs, "comparison": comparison, "searches": figures}
 
@@ -137,7 +149,7 @@ def report(results: dict, quick: bool) -> dict:
     rows = []
     for kind, data in results.items():
         for name, c in data["search"]["comparison"].items():
-            target = {True: "yes", False: "NO", None: "n/a (PostgreSQL only)"}[c["meets_target"]]
+            target = {True: "yes", False: "NO", None: "n/a"}[c["meets_target"]]
             rows.append(
                 [
                     kind,
@@ -159,14 +171,19 @@ def report(results: dict, quick: bool) -> dict:
                 f"{size['small']:,} msgs ms",
                 "ratio",
                 "hits",
-                "≤ 200 ms",
+                "target",
             ],
             rows,
         )
     )
     # The database version is per figure here, not per machine.
     machine = machine_of(results)
-    notes = ["Server time of the search results page (first 50 hits) through the whole stack."]
+    notes = [
+        "Server time of the search results page (first 50 hits) through the whole stack.",
+        f"Targets: PostgreSQL ≤ {TARGET_MS:.0f} ms at the big mailbox; SQLite (FTS5) "
+        f"≤ {SQLITE_TARGET_MS:.0f} ms and ≤ {SQLITE_TARGET_RATIO}× the small mailbox's "
+        f"time for the searches for words ({', '.join(WORD_SEARCHES)}).",
+    ]
     if any(
         d["vendor"] == "postgresql" and d["search"]["comparison"]["sender_address"]["hits_big"] == 0
         for d in results.values()
@@ -188,7 +205,12 @@ def report(results: dict, quick: bool) -> dict:
             "sender_share": 0.005,
             "quick": quick,
         },
-        "targets": {"postgresql_median_ms_max": TARGET_MS},
+        "targets": {
+            "postgresql_median_ms_max": TARGET_MS,
+            "sqlite_median_ms_max": SQLITE_TARGET_MS,
+            "sqlite_ratio_max": SQLITE_TARGET_RATIO,
+            "sqlite_searches": WORD_SEARCHES,
+        },
         "figures": {
             kind: {
                 "database": data["database"],
@@ -204,9 +226,9 @@ def report(results: dict, quick: bool) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     p = parser(__doc__.split("\n")[0])
     args = p.parse_args(argv)
-    kind = dataset.databases(args.database)[-1]  # PostgreSQL when available
+    kinds = dataset.databases(args.database)  # SQLite, and PostgreSQL when available
     start = time.perf_counter()
-    results = dataset.in_children([kind], args.quick, args.runs, "search")
+    results = dataset.in_children(kinds, args.quick, args.runs, "search")
     data = report(results, args.quick)
     data["wall_seconds"] = round(time.perf_counter() - start, 1)
     path = write_result(args.output, NAME, data)

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from urllib.parse import quote
 
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils.translation import gettext
 
@@ -34,7 +33,7 @@ from mailcore.mbox import write_mbox
 from mailcore.mime import safe_filename
 from mailcore.zipstream import ZipMember, stream_zip
 
-from . import folders
+from . import folders, storage_io
 from .models import SYSTEM_FOLDERS, Folder, Message, UserFolder
 from .search import filter_by_search
 
@@ -92,7 +91,7 @@ def _in_order(messages: QuerySet) -> QuerySet:
 
 def read_raw(message: Message) -> bytes:
     """The stored original of ``message``, exactly."""
-    with default_storage.open(message.raw_file.name, "rb") as f:
+    with storage_io.open_stream(message.raw_file.name) as f:  # S3: no temporary copy
         return f.read()
 
 

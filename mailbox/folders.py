@@ -20,6 +20,9 @@ from django.db.models import Count, Max
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts import header_fields
+from mailcore.header_text import hides_or_holds_controls
+
 from .models import SYSTEM_FOLDERS, Folder, Message, UserFolder
 
 USER_PREFIX = "user:"
@@ -132,6 +135,9 @@ def get(user, folder_id) -> UserFolder | None:
 
 
 def clean_name(name: str) -> str:
+    if hides_or_holds_controls(name or ""):
+        # Folder names go into headers of exports: no line breaks, also none encoded.
+        raise ValidationError({"name": header_fields.MESSAGE})
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError({"name": _("Enter a name for the folder.")})

@@ -5,7 +5,8 @@ from django.utils.translation import ngettext
 
 from accounts.formatting import file_size
 from accounts.models import Signature
-from mailcore import addresses, compose
+from mailcore import addresses
+from mailcore.header_text import hides_or_holds_controls
 
 from . import actions, folders, junk, rich_compose, snooze
 from .models import Folder
@@ -379,8 +380,9 @@ class ComposeForm(forms.Form):
 
     def clean_subject(self):
         subject = self.cleaned_data["subject"]
-        if compose.has_control_chars(subject):
-            # Header injection: a CR or LF would start a new header.
+        if hides_or_holds_controls(subject):
+            # Header injection: a CR or LF would start a new header (also one that an
+            # encoded word, however deeply nested, decodes to).
             raise forms.ValidationError(_("The subject cannot contain line breaks."))
         return subject.strip()
 

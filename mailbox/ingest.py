@@ -2,7 +2,9 @@
 
 The rules (ENGINEERING.md, "Exactly once in"):
 - (account, UIDL) is unique in the database, so a second copy cannot exist;
-- each message is stored in its own transaction: file first, then the rows;
+- each message is stored in its own transaction: file first, then the rows; its
+  files are fsynced and renamed into place, and their directories fsynced, before that
+  commit (mailbox.blobs), so a power cut after the DELE cannot leave an empty file;
 - in delete-after-download mode a message is DELEd only after its rows are
   committed, and deletes only take effect at QUIT, so a poll that dies loses
   nothing and the next poll resumes from what was committed;
@@ -15,12 +17,9 @@ queue bounded by count and bytes keeps memory flat).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 import queue
-import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,13 +32,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import mail_errors
+from accounts import destinations, mail_errors
 from accounts.models import MailAccount
 from mailcore import mime, pop3
 from mailcore.addresses import Address
 from mailcore.reports import read_receipt_address
 
-from . import arrival, reports, wording
+from . import arrival, blobs, oplog, reports, storage_io, wording
 from .models import Attachment, Folder, Message, SkippedMessage
 from .search import MAX_BODY_CHARS, name_initials, search_vector
 from .threading import assign as assign_thread
@@ -51,6 +50,7 @@ MAX_AUTH_BACKOFF = timedelta(hours=6)
 DISPATCH_SLACK = timedelta(seconds=10)
 PREFETCH = 4  # messages downloaded ahead of the one being stored
 PREFETCH_BYTES = 32 * 1024 * 1024  # and at most this many bytes of them
+SYNC_GROUP = 16  # at most this many messages' blobs are made durable together
 
 
 @dataclass
@@ -122,41 +122,15 @@ def store_blob(prefix: str, data: bytes, suffix: str = "") -> tuple[str, str]:
     name = blob_name(prefix, digest, suffix)
     try:
         path = default_storage.path(name)
-    except NotImplementedError:  # a storage without local files
-        if not default_storage.exists(name):
-            saved = default_storage.save(name, ContentFile(data))
-            if saved != name:  # a concurrent writer won the race with the same bytes
-                default_storage.delete(saved)
+    except NotImplementedError:  # object storage (S3): the PUT is complete on return
+        storage_io.save_new(name, ContentFile(data))
         return name, digest
-    if not os.path.exists(path):
-        _write_atomically(path, data)
+    # Temporary file, fsync, rename, directory fsync (mailbox.blobs): durable before the
+    # caller commits. Written here rather than through Storage.save, whose name checks,
+    # chunked copy and directory creation cost more than the write itself for small
+    # files. A poll defers the fsyncs to flush several messages' blobs together.
+    blobs.store(path, data)
     return name, digest
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    """Write a new file and rename it into place: readers never see part of it.
-
-    A crash mid-write leaves a stray temporary file, never a truncated blob under
-    the content's name. Two writers of the same bytes both succeed. Written here
-    rather than through Storage.save, whose name checks, chunked copy and
-    directory creation cost more than the write itself for small files.
-    """
-    temporary = f"{path}.{secrets.token_hex(8)}.tmp"
-    try:
-        try:
-            f = open(temporary, "xb")  # noqa: SIM115 - closed by the with below
-        except FileNotFoundError:  # the first blob in this directory
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            f = open(temporary, "xb")  # noqa: SIM115
-        with f:
-            f.write(data)
-        if settings.FILE_UPLOAD_PERMISSIONS is not None:
-            os.chmod(temporary, settings.FILE_UPLOAD_PERMISSIONS)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def _addresses(addresses: list[Address]) -> str:
@@ -345,6 +319,10 @@ class _ByteBudget:
                 self._changed.wait(0.05)
             self.used += size
 
+    def would_wait(self, size: int) -> bool:
+        with self._changed:
+            return bool(self.used) and self.used + size > self.limit
+
     def release(self, size: int) -> None:
         with self._changed:
             self.used -= size
@@ -358,14 +336,43 @@ def _prefetch(
     budget: _ByteBudget,
     stop: threading.Event,
 ) -> None:
-    """Downloader thread: RETR and prepare each message into the queue; errors travel too."""
+    """Downloader thread: RETR and prepare each message, make their blobs durable a group
+    at a time (mailbox.blobs), then queue them; errors travel too.
+
+    Nothing reaches the storing thread (whose commit allows the DELE) before its files
+    are synced and in place. A group is flushed when the storing thread is about to run
+    out of work, when it is full, or when the next download would wait for the byte
+    budget: a busy storing thread gets large groups (fsyncs in flight together cost a
+    fraction of one each), an idle one gets each message at once.
+    """
+    ready: list[tuple[int, int, Fetched]] = []
+    pending = blobs.Pending()
+
+    def flush() -> None:
+        blobs.make_durable(pending)
+        blobs.fault_point("after-fsync")
+        for item in ready:
+            out.put(item)
+        ready.clear()
+
     try:
         for number, size in entries:
+            if ready and budget.would_wait(size):
+                flush()
             budget.acquire(size, stop)
             if stop.is_set():
+                pending.discard()
                 return
-            out.put((number, size, prepare_message(session.retr(number))))
+            with blobs.deferred() as written:
+                fetched = prepare_message(session.retr(number))
+            pending.extend(written)
+            blobs.fault_point("after-write")
+            ready.append((number, size, fetched))
+            if len(ready) >= SYNC_GROUP or out.qsize() <= 1:
+                flush()
+        flush()
     except BaseException as exc:  # noqa: BLE001 - handed to the storing thread
+        pending.discard()
         out.put((None, 0, exc))
         return
     out.put((None, 0, _DONE))
@@ -418,6 +425,8 @@ def open_session(account: MailAccount, timeout: float = 60.0) -> pop3.POP3Sessio
         verify_tls=not account.allow_insecure_tls,
         timeout=timeout,
         use_apop=account.use_apop,
+        # Checked on the resolved address as it connects (a refusal is a POP3Error).
+        policy=destinations.policy(account),
     )
 
 
@@ -472,6 +481,7 @@ def fetch_new_messages(account: MailAccount, session: pop3.POP3Session, result: 
             result.failed_parse += message.parse_error
             result.stored_ids.append(message.pk)
         to_delete.append(number)  # committed (by us or a racing poll): safe to delete
+        blobs.fault_point("after-commit")
         if count % 200 == 0:
             extend_poll_lock(account.pk)
 
@@ -479,9 +489,11 @@ def fetch_new_messages(account: MailAccount, session: pop3.POP3Session, result: 
         for number in to_delete:
             session.dele(number)
         result.deleted = len(to_delete)
+        blobs.fault_point("after-dele")
     session.quit()
 
 
+@oplog.logged_poll  # one structured log line per poll
 def poll_account(account_id: int) -> PollResult:
     """Poll one account once, record the outcome on it, and return it."""
     result = PollResult(account_id=account_id)
@@ -500,6 +512,12 @@ def poll_account(account_id: int) -> PollResult:
         # A locked maildrop (-ERR [IN-USE]) is refused at login too, but is no bad password.
         auth_failed = isinstance(exc, pop3.POP3AuthError) and not exc.is_temporary
         _record(account, result, auth_failed=auth_failed)
+    except OSError as exc:
+        # Our own storage failed (disk full, read-only media): the session was dropped
+        # without QUIT, so nothing was deleted; the next poll resumes where this stopped.
+        log.error("poll of account %s: could not store mail: %s", account_id, exc)
+        result.error = mail_errors.record_storage(blobs.storage_error_code(exc))
+        _record(account, result, auth_failed=False)
     else:
         _record(account, result, auth_failed=False)
     finally:

@@ -8,6 +8,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from accounts.header_fields import HeaderTextFieldsMixin
 from accounts.models import MailAccount
 
 from . import row_urls, wording
@@ -37,8 +38,10 @@ SYSTEM_FOLDERS = [
 ]
 
 
-class UserFolder(models.Model):
+class UserFolder(HeaderTextFieldsMixin, models.Model):
     """A folder the user made. Nested by `parent`; siblings ordered by `position`."""
+
+    header_text_fields = ("name",)
 
     MAX_DEPTH = 3
 
@@ -476,13 +479,15 @@ class OutgoingStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class Outgoing(models.Model):
+class Outgoing(HeaderTextFieldsMixin, models.Model):
     """A message the user writes: a draft, then the outgoing record SMTP delivery works on.
 
     Exactly once out: the bytes and envelope are stored before the send task is
     enqueued, the task claims the row atomically (queued/retrying → sending),
     and per-recipient results are kept so a retry only sends to those still due.
     """
+
+    header_text_fields = ("subject",)
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -638,3 +643,24 @@ class OutgoingAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class BeatDispatch(models.Model):
+    """When Celery beat last sent each periodic task (one row per task name).
+
+    Beat keeps its own record in a local shelve file that another process or machine
+    cannot read safely; so the beat process writes the time here as it publishes each
+    task (webmail/celery.py), and the admin's System status page reads it. The time is
+    beat's, whether or not a worker has run the task yet.
+    """
+
+    task = models.CharField(_("task"), max_length=200, unique=True)
+    dispatched_at = models.DateTimeField(_("last sent"))
+
+    class Meta:
+        verbose_name = _("beat dispatch")
+        verbose_name_plural = _("beat dispatches")
+        ordering = ["task"]
+
+    def __str__(self) -> str:
+        return self.task

@@ -15,6 +15,8 @@ The rules (ENGINEERING.md, "Exactly once out"):
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 from datetime import timedelta
 from email.utils import format_datetime, make_msgid
 
@@ -26,14 +28,16 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts import mail_errors
+from accounts import destinations, mail_errors
 from accounts.models import SendAs
 from mailcore import addresses, compose, smtp
 from mailcore.mime import safe_filename
 from mailcore.reports import ReadReceiptText, build_read_receipt
 
-from . import formatting, ingest, rich_compose, signals, wording
+from . import blobs, formatting, ingest, oplog, rich_compose, signals, wording
 from .models import Folder, Message, Outgoing, OutgoingAttachment, OutgoingStatus
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 MAX_RETRY_DELAY = timedelta(hours=4)
@@ -225,6 +229,7 @@ def retry_delay(attempt: int) -> timedelta:
     return min(timedelta(minutes=2 ** max(attempt - 1, 0)), MAX_RETRY_DELAY)
 
 
+@oplog.logged_delivery  # one structured log line per delivery attempt
 def deliver(outgoing_id: int) -> str:
     """Send one outgoing message if it is due; return what happened (for logs)."""
     if not _claim(outgoing_id):
@@ -245,6 +250,9 @@ def deliver(outgoing_id: int) -> str:
             recipients=pending,
             data=data,
             verify_tls=not account.allow_insecure_tls,
+            # Checked on the resolved address as it connects: a refused destination is a
+            # permanent failure, and nothing is sent.
+            policy=destinations.policy(account),
             request_dsn=outgoing.request_dsn,
             envid=outgoing.message_id[:100] or None,
             before_data=lambda: Outgoing.objects.filter(pk=outgoing_id).update(
@@ -263,14 +271,23 @@ def deliver(outgoing_id: int) -> str:
         "dsn_supported": outcome.dsn_supported,
         "data_started_at": None,
     }
+    copy_failed = ""
     if outcome.accepted and outgoing.sent_at is None:  # the first acceptance
         if not outgoing.is_rule_forward:  # a rule's forward is not mail the user sent
-            update["sent_message"] = _store_sent_copy(outgoing, data)
+            try:
+                update["sent_message"] = _store_sent_copy(outgoing, data)
+            except OSError as exc:
+                # Sent all the same, and never sent again for a copy we could not keep:
+                # the sweep stores it once storage is writable (store_missing_sent_copies).
+                log.error("outgoing %s sent; its Sent copy was not stored: %s", outgoing_id, exc)
+                copy_failed = blobs.storage_error_code(exc)
         update["sent_at"] = timezone.now()
     done = not still_temporary and (outcome.accepted or outgoing.sent_at)
     if done:
         refused = {a: r for a, r in results.items() if not r["accepted"]}
         error = "; ".join(f"{a}: {r['reply']}" for a, r in refused.items())
+        if copy_failed:
+            error = wording.record(wording.SENT_COPY_NOT_STORED, storage=copy_failed, refused=error)
         update.update(status=OutgoingStatus.SENT, next_attempt_at=None, last_error=error)
     Outgoing.objects.filter(pk=outgoing_id).update(**update)
     for field_name, value in update.items():
@@ -328,6 +345,30 @@ def _store_sent_copy(outgoing: Outgoing, data: bytes) -> Message:
     return message
 
 
+def store_missing_sent_copies() -> int:
+    """Sent messages whose Sent copy could not be stored (storage full or read-only):
+    store it now, from the sent bytes (kept under raw/ since they were queued). Run by the
+    outbox sweep; while storage still fails, the next sweep tries again."""
+    stored = 0
+    rows = Outgoing.objects.filter(
+        status=OutgoingStatus.SENT,
+        sent_message__isnull=True,
+        last_error__startswith=wording.SENT_COPY_MISSING,
+    ).select_related("account")
+    for outgoing in rows[:100]:
+        try:
+            message = _store_sent_copy(outgoing, _read(outgoing.raw_file.name))
+        except OSError as exc:
+            log.warning("the Sent copy of outgoing %s is still not stored: %s", outgoing.pk, exc)
+            break
+        refused = json.loads(outgoing.last_error).get("refused", "")
+        Outgoing.objects.filter(pk=outgoing.pk, sent_message__isnull=True).update(
+            sent_message=message, last_error=refused
+        )
+        stored += 1
+    return stored
+
+
 # Sweeping ----------------------------------------------------------------------
 
 
@@ -369,11 +410,7 @@ def add_upload(outgoing: Outgoing, upload, *, content_id: str = "") -> OutgoingA
     for chunk in upload.chunks():
         digest.update(chunk)
     name = ingest.blob_name("attachments", digest.hexdigest())
-    if not default_storage.exists(name):
-        upload.seek(0)
-        saved = default_storage.save(name, upload)
-        if saved != name:
-            default_storage.delete(saved)
+    blobs.save_upload(name, upload)  # durable before the row's commit, as every blob
     return OutgoingAttachment.objects.create(
         outgoing=outgoing,
         filename=safe_filename(upload.name or "attachment"),
@@ -564,6 +601,11 @@ def new_forward(message: Message, parsed, *, as_attachment: bool) -> Outgoing:
         )
     elif not as_attachment:
         quote = compose.forward_inline_text(parsed, labels=labels)
+    # A text too long to quote (WEBMAIL_FORWARD_INLINE_MAX_BYTES) goes as the original's
+    # file instead; the view says so (outgoing.quote_too_long).
+    quote_too_long = len(quote.encode("utf-8")) > settings.WEBMAIL_FORWARD_INLINE_MAX_BYTES
+    if quote_too_long:
+        quote, as_attachment = "", True
     outgoing = Outgoing.objects.create(
         owner=message.owner,
         account=account,
@@ -591,6 +633,7 @@ def new_forward(message: Message, parsed, *, as_attachment: bool) -> Outgoing:
         )
     else:
         attach_existing(outgoing, message.attachments.exclude(pk__in=[i.pk for i in images]))
+    outgoing.quote_too_long = quote_too_long
     return outgoing
 
 

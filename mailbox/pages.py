@@ -7,12 +7,12 @@ or only a fragment of it is swapped in by htmx.
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, QueryDict
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
-from . import folders, listing, names, threading
+from . import folders, listing, names, threading, wording
 from .forms import BulkActionForm
 from .models import SYSTEM_FOLDERS, Folder, Message, Outgoing, OutgoingStatus, SkippedMessage
 from .row_html import RowLabels
@@ -196,7 +196,16 @@ def list_context(user, folder: str, params: QueryDict) -> dict:
         )
         if folder == Folder.DRAFTS
         else [],
-        "outbox": Outgoing.objects.filter(owner=user, status__in=OUTBOX_STATES)
+        "outbox": Outgoing.objects.filter(
+            # and sent messages whose Sent copy storage could not keep yet (mailbox.outbox)
+            Q(status__in=OUTBOX_STATES)
+            | Q(
+                status=OutgoingStatus.SENT,
+                sent_message__isnull=True,
+                last_error__startswith=wording.SENT_COPY_MISSING,
+            ),
+            owner=user,
+        )
         if folder == Folder.SENT
         else [],
     }

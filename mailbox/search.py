@@ -1,10 +1,11 @@
-"""Message search: PostgreSQL full-text search, LIKE on other databases.
+"""Message search: PostgreSQL full-text search, SQLite's FTS5, LIKE on other databases.
 
 The database is the queryset's own (``connections[qs.db]``), so one process can
 search a PostgreSQL and a SQLite database alike.
 
-Korean, on both: a term matches word prefixes (PostgreSQL) or any substring
-(LIKE), so 회의 finds 회의를, 회의에서 and 회의에서는. A term made only of
+Korean, on both: a term matches word prefixes (PostgreSQL's search vector, SQLite's
+FTS5 index: mailbox.search_fts) or any substring (LIKE, other databases), so 회의
+finds 회의를, 회의에서 and 회의에서는. A term made only of
 consonants typed alone (``ㄱㅈㅎ``) is an initial-consonant (초성) search: it matches
 the initials of the sender's and recipients' names (``Message.name_initials``, so
 ㄱㅈㅎ finds mail from or to 김지현), or the term itself in the text, as ㅋㅋ would.
@@ -13,9 +14,10 @@ Every term must match (AND).
 The search box understands operators (mailcore.searchquery parses them):
 ``from: to: cc: subject: filename: has:attachment is:unread|read|flagged in:FOLDER
 account: before: after: larger: smaller:``, quoted phrases and ``-word``.
-As with free text, PostgreSQL matches the words of ``from: to: cc: subject:`` as word
-prefixes (through the search vector's weights, then exactly on the column), SQLite as
-substrings; a domain (``from:daum.net``) or 초성 is a substring match on both.
+As with free text, PostgreSQL and SQLite match the words of ``from: to: cc: subject:``
+as word prefixes (through the search vector's weights or the FTS5 index's columns, then
+exactly on the column), other databases as substrings; a domain (``from:daum.net``)
+or 초성 is a substring match on all.
 :func:`filter_by_query` applies what a query asks of the messages themselves;
 :func:`search_mail` adds where to look (``in:``, or the folder the search was made
 in) for one owner, and words what was not understood for the page.
@@ -40,7 +42,7 @@ from django.utils.translation import pgettext
 from mailcore.hangul import INITIALS, initials, is_initials
 from mailcore.searchquery import QueryError, SearchQuery, parse_query
 
-from . import folders
+from . import folders, search_fts
 from .models import SYSTEM_FOLDERS, Attachment, Folder, Message
 
 MAX_BODY_CHARS = 100_000  # tsvector values are capped at 1 MB
@@ -50,6 +52,11 @@ _WORD = re.compile(r"\w+")
 
 def _uses_full_text(alias: str) -> bool:
     return connections[alias].vendor == "postgresql"
+
+
+def _uses_like(alias: str) -> bool:
+    """PostgreSQL's search vector or plain LIKE: all but SQLite (see search_fts)."""
+    return connections[alias].vendor != "sqlite"
 
 
 def search_terms(query: str) -> list[str]:
@@ -222,13 +229,92 @@ def _field_prefilter(value: str, weight: str) -> Q | None:
     "@daum.net", 초성) has no lexeme to look up and is matched by the LIKE alone.
     """
     words = value.lower().split()
+    if not _indexable(words):
+        return None
+    return _matches_vector(_tsquery(words, weight))
+
+
+def _indexable(words: list[str]) -> bool:
+    """Whether a field operator's words are whole words and full addresses (not 초성)."""
     if not words or not all(
         _INDEXABLE_WORD.fullmatch(word) or _ADDRESS.fullmatch(word) for word in words
     ):
-        return None
-    if is_initials("".join(words)):
-        return None
-    return _matches_vector(_tsquery(words, weight))
+        return False
+    return not is_initials("".join(words))
+
+
+# The columns of PostgreSQL's weights (FIELD_WEIGHTS) in the FTS5 index: To and Cc share C.
+FTS_FIELD_COLUMNS = {
+    "from_": ("from_name", "from_address"),
+    "to": ("to", "cc"),
+    "cc": ("to", "cc"),
+    "subject": ("subject",),
+}
+
+
+def _fts5_word(alias: str, piece: str) -> Q:
+    """A word starting with `piece` in the text: through the index unless too common."""
+    expr = search_fts.words_expr([piece])
+    if search_fts.is_common(alias, expr):
+        return search_fts.word_q(piece)
+    return search_fts.matches(expr)
+
+
+def _fts5_item(item: str, alias: str) -> tuple[str | None, Q | None, Q | None]:
+    """One free-text item on SQLite: (index query, the same row by row, what must hold
+    of the row either way); None where there is none."""
+    words = search_fts.pieces(item)
+    if not _WORD.findall(item.lower()):
+        return None, None, None  # punctuation only: nothing to search for
+    if len(item.split()) > 1:  # a phrase: its words in order
+        if _PLAIN_PHRASE.fullmatch(item) and words:
+            # The index finds the words side by side; the row is checked for their order.
+            return search_fts.phrase_expr(words), Q(), search_fts.phrase_q(words)
+        return None, None, _matches_text(" ".join(item.split()))
+    if words and all(is_initials(piece) for piece in words):
+        q = Q()
+        for piece in words:
+            q &= Q(name_initials__contains=piece) | _fts5_word(alias, piece)
+        return None, None, q
+    if not words:  # only underscores: no token
+        return None, None, _matches_text(item.lower())
+    return search_fts.words_expr(words), search_fts.words_q(words), None
+
+
+def _filter_text_fts5(messages: QuerySet, query: SearchQuery) -> QuerySet:
+    """Free text, exclusions and the word view of field operators on SQLite, with the
+    semantics of PostgreSQL's search vector (see mailbox.search_fts): through the FTS5
+    index, or row by row for a term too common for the index to help."""
+    found: list[tuple[str, Q]] = []  # (index query, the same row by row)
+    exacts: list[Q] = []  # checked after the index has narrowed the rows
+    for item in query.text[:MAX_TERMS]:
+        expr, rowwise, exact = _fts5_item(item, messages.db)
+        if expr is not None and rowwise is not None:
+            found.append((expr, rowwise))
+        if exact is not None:
+            exacts.append(exact)
+    for name, columns in FTS_FIELD_COLUMNS.items():
+        for value in getattr(query, name)[:MAX_TERMS]:
+            words = search_fts.pieces(value)
+            if words and _indexable(value.lower().split()):
+                found.append(
+                    (search_fts.words_expr(words, columns), search_fts.words_q(words, columns))
+                )
+    if found:
+        expr = " AND ".join(e for e, _ in found)
+        if search_fts.is_common(messages.db, expr):
+            for _, rowwise in found:
+                messages = messages.filter(rowwise)
+        else:
+            messages = messages.filter(search_fts.matches(expr))
+    for exact in exacts:
+        messages = messages.filter(exact)
+    for item in query.exclude[:MAX_TERMS]:
+        _, rowwise, exact = _fts5_item(item, messages.db)
+        q = exact if exact is not None else rowwise
+        if q is not None:
+            messages = messages.exclude(q)
+    return messages
 
 
 def start_of_day(day: dt.date, zone) -> dt.datetime:
@@ -244,8 +330,10 @@ def filter_by_query(messages: QuerySet, query: SearchQuery, *, zone=None) -> Que
     """
     zone = zone or timezone.get_current_timezone()
     full_text = _uses_full_text(messages.db)
+    if connections[messages.db].vendor == "sqlite":
+        messages = _filter_text_fts5(messages, query)
     words: list[str] = []
-    for item in query.text[:MAX_TERMS]:
+    for item in query.text[:MAX_TERMS] if _uses_like(messages.db) else ():
         pieces = _WORD.findall(item.lower())
         if (
             full_text
@@ -260,7 +348,7 @@ def filter_by_query(messages: QuerySet, query: SearchQuery, *, zone=None) -> Que
             messages = messages.filter(q)
     if words:
         messages = messages.filter(_matches_vector(_tsquery(words)))
-    for item in query.exclude[:MAX_TERMS]:
+    for item in query.exclude[:MAX_TERMS] if _uses_like(messages.db) else ():
         q = _item_q(item, full_text, null_is_false=True)
         if q is not None:
             messages = messages.exclude(q)

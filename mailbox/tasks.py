@@ -11,7 +11,7 @@ from celery import shared_task
 from django.dispatch import receiver
 from django.utils import timezone
 
-from . import importing, ingest, outbox, snooze
+from . import blobs_gc, importing, ingest, outbox, snooze
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,12 @@ def import_mail(import_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
+def gc_blobs() -> str:
+    """Weekly: delete blobs no row refers to any more (manage.py gc_blobs)."""
+    return str(blobs_gc.collect_garbage())
+
+
+@shared_task(ignore_result=True)
 def wake_snoozed() -> int:
     """Every minute: snoozed messages whose time has come back to the Inbox, unread."""
     return snooze.wake_snoozed(timezone.now())
@@ -60,6 +66,7 @@ def sweep_outbox() -> int:
     due = outbox.due_for_delivery()
     for outgoing_id in due:
         send_outgoing.delay(outgoing_id)
+    outbox.store_missing_sent_copies()  # storage was full or read-only when they were sent
     return len(due)
 
 

@@ -5,19 +5,24 @@ its input, and calls one domain function.
 """
 
 import base64
-import zipfile
-from tempfile import SpooledTemporaryFile
+import codecs
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages as flash
-from django.core.files.storage import default_storage
 from django.db.models import Count, Max, Q
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse, QueryDict
+from django.http import (
+    FileResponse,
+    Http404,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -26,8 +31,19 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mailcore import sanitize
 from mailcore.mime import safe_filename
+from mailcore.zipstream import ZipMember, stream_zip
 
-from . import actions, folders, listing, names, pages, search_pages, signals, thread_view
+from . import (
+    actions,
+    folders,
+    listing,
+    names,
+    pages,
+    search_pages,
+    signals,
+    storage_io,
+    thread_view,
+)
 from .forms import BulkActionForm
 from .models import Folder, Message, TrustedSender
 from .tasks import poll_account
@@ -254,7 +270,7 @@ def _inline_images(message: Message) -> dict[str, str]:
         if part.size > budget:
             continue
         budget -= part.size
-        with default_storage.open(part.file.name, "rb") as f:
+        with storage_io.open_stream(part.file.name) as f:
             data = base64.b64encode(f.read()).decode("ascii")
         images[part.content_id] = f"data:{part.content_type};base64,{data}"
     return images
@@ -336,8 +352,18 @@ def message_action(request, pk: int):
 PREVIEW_CSP = f"{_FILE_CSP}; frame-ancestors 'self'"
 
 
+def _streamed(response: FileResponse, handle) -> FileResponse:
+    """A stored file's response streams in large reads, with its length when an S3
+    object's GET said it (FileResponse finds a local file's itself)."""
+    response.block_size = storage_io.CHUNK
+    size = storage_io.stream_size(handle)
+    if size is not None:
+        response["Content-Length"] = str(size)
+    return response
+
+
 def _attachment_response(part, *, inline: bool) -> FileResponse:
-    handle = default_storage.open(part.file.name, "rb")
+    handle = storage_io.open_stream(part.file.name)
     name = part.safe_name or "attachment"
     if inline:  # Content-Disposition: inline, only for PREVIEW_TYPES
         response = FileResponse(handle, content_type=part.content_type, filename=name)
@@ -350,7 +376,7 @@ def _attachment_response(part, *, inline: bool) -> FileResponse:
         response["Content-Security-Policy"] = DOWNLOAD_CSP
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "no-referrer"
-    return response
+    return _streamed(response, handle)
 
 
 @require_GET
@@ -367,24 +393,22 @@ def download_all(request, pk: int):
     parts = list(message.attachments.filter(inline=False))
     if not parts:
         raise Http404("No attachments")
-    spool = SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
     used: set[str] = set()
-    with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
-        for part in parts:
-            name = _unique_name(part.safe_name or "attachment", used)
-            with (
-                default_storage.open(part.file.name, "rb") as src,
-                archive.open(name, "w", force_zip64=True) as dst,
-            ):
-                for chunk in iter(lambda: src.read(1024 * 1024), b""):  # noqa: B023
-                    dst.write(chunk)
-    spool.seek(0)
+    # Streamed as it is zipped: each file is read from storage (a local file or an S3
+    # object) in chunks when its turn comes, so the first bytes leave at once and memory
+    # holds a chunk, however large the attachments.
+    members = [
+        ZipMember(
+            _unique_name(part.safe_name or "attachment", used), storage_io.chunks(part.file.name)
+        )
+        for part in parts
+    ]
     # Named for the subject; without one, for what it holds, in the user's language.
     stem = safe_filename(message.subject or _("attachments"), default="attachments")
-    response = FileResponse(
-        spool, as_attachment=True, filename=f"{stem}.zip", content_type="application/zip"
-    )
+    response = StreamingHttpResponse(stream_zip(members), content_type="application/zip")
+    response["Content-Disposition"] = content_disposition_header(True, f"{stem}.zip")
     response["Content-Security-Policy"] = DOWNLOAD_CSP
+    response["Referrer-Policy"] = "no-referrer"
     return response
 
 
@@ -403,26 +427,33 @@ def _unique_name(name: str, used: set[str]) -> str:
 @require_GET
 def view_source(request, pk: int):
     message = _message_or_404(request, pk)
-    with default_storage.open(message.raw_file.name, "rb") as f:
-        text = f.read().decode("utf-8", "replace")
-    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response = StreamingHttpResponse(
+        _as_utf8(storage_io.chunks(message.raw_file.name)), content_type="text/plain; charset=utf-8"
+    )
     response["Content-Security-Policy"] = DOWNLOAD_CSP
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _as_utf8(chunks):
+    """Bytes as UTF-8 text, invalid sequences replaced, chunk by chunk (a sequence split
+    between two chunks is kept whole)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    for chunk in chunks:
+        yield decoder.decode(chunk).encode("utf-8")
+    yield decoder.decode(b"", final=True).encode("utf-8")
 
 
 @require_GET
 def download_eml(request, pk: int):
     message = _message_or_404(request, pk)
     stem = safe_filename(message.subject or _("message"), default="message")
+    handle = storage_io.open_stream(message.raw_file.name)
     response = FileResponse(
-        default_storage.open(message.raw_file.name, "rb"),
-        as_attachment=True,
-        filename=f"{stem}.eml",
-        content_type="message/rfc822",
+        handle, as_attachment=True, filename=f"{stem}.eml", content_type="message/rfc822"
     )
     response["Content-Security-Policy"] = DOWNLOAD_CSP
-    return response
+    return _streamed(response, handle)
 
 
 def _poll_status(user) -> list[dict]:

@@ -1,5 +1,6 @@
 """Compose, reply, forward, drafts and the outbox."""
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, JsonResponse
@@ -184,6 +185,15 @@ def forward(request, pk: int):
     draft = outbox.new_forward(
         message, _parsed(message), as_attachment=request.POST.get("as") == "attachment"
     )
+    if draft.quote_too_long:
+        flash.info(
+            request,
+            gettext(
+                "The message is too long to quote in the text (more than %(size)s): it is "
+                "attached as a whole instead."
+            )
+            % {"size": file_size(settings.WEBMAIL_FORWARD_INLINE_MAX_BYTES)},
+        )
     return redirect("compose_edit", pk=draft.pk)
 
 

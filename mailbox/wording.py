@@ -15,6 +15,7 @@ from accounts.formatting import file_size
 # (accounts.mail_errors: a server's reply alone, or one of mailcore's failure codes).
 GAVE_UP = "gave_up"  # values: attempts, error (the last one, as mail_errors stores it)
 STATUS_UNKNOWN = "status_unknown"  # a worker died during DATA
+SENT_COPY_NOT_STORED = "sent_copy_not_stored"  # values: storage (a mail_errors STORAGE_* code)
 
 # SkippedMessage.reason
 TOO_LARGE = "too_large"  # values: limit (bytes)
@@ -42,6 +43,20 @@ def _status_unknown() -> str:
     )
 
 
+def _sent_copy_not_stored(storage: str = "", refused: str = "") -> str:
+    if storage == mail_errors.STORAGE_FULL:
+        text = gettext("Sent, but storage is full: the copy for the Sent folder is not saved yet.")
+    elif storage == mail_errors.STORAGE_READ_ONLY:
+        text = gettext(
+            "Sent, but storage is read-only: the copy for the Sent folder is not saved yet."
+        )
+    else:
+        text = gettext("Sent, but the copy for the Sent folder is not saved yet.")
+    if refused:  # recipients the server refused: their replies, as the server sent them
+        text += " " + gettext("Refused: %(replies)s") % {"replies": refused}
+    return text
+
+
 def _too_large(limit: int) -> str:
     return gettext("larger than the %(limit)s limit") % {"limit": file_size(limit)}
 
@@ -50,6 +65,7 @@ WORDING: outcomes.Wording = {
     **mail_errors.WORDING,
     GAVE_UP: _gave_up,
     STATUS_UNKNOWN: _status_unknown,
+    SENT_COPY_NOT_STORED: _sent_copy_not_stored,
     TOO_LARGE: _too_large,
 }
 
@@ -57,6 +73,10 @@ WORDING: outcomes.Wording = {
 def record(code: str, **values) -> str:
     """What to store for `code` (one of the codes above) and its values."""
     return outcomes.record(code, **values)
+
+
+# How Outgoing.last_error starts for a sent message whose Sent copy is not stored yet.
+SENT_COPY_MISSING = record(SENT_COPY_NOT_STORED)[:-1]
 
 
 def describe(stored: str) -> str:

@@ -43,6 +43,11 @@ LINE_TOO_LONG = "line-too-long"
 # Refused before anything was sent.
 FORBIDDEN_CHARACTER = "forbidden-character"  # a line break or NUL in the login
 
+# Refused by the operator's destination policy before any connection (destinations.py).
+# values: host, port, reason ("address", "port" or "host"), and for "address" the
+# address and its category ("loopback", "private", "metadata", ...).
+DESTINATION_REFUSED = "destination-refused"
+
 # The session used out of order (a bug in the caller).
 NOT_CONNECTED = "not-connected"
 ALREADY_CONNECTED = "already-connected"
@@ -68,6 +73,7 @@ ALL = frozenset(
         UNEXPECTED_DATA,
         LINE_TOO_LONG,
         FORBIDDEN_CHARACTER,
+        DESTINATION_REFUSED,
         NOT_CONNECTED,
         ALREADY_CONNECTED,
     }
@@ -89,6 +95,9 @@ class ServerError(Exception):
         values: dict[str, object] | None = None,
     ) -> None:
         super().__init__(message)
+        # True once a server greeted us (POP3 "+OK", SMTP "220") before this failure: a
+        # mail server answered, whatever went wrong after.
+        self.greeted = False
         self.kind = kind
         self.reply = message if reply is None and kind == REPLY else reply or ""
         self.values: dict[str, object] = dict(values or {})

@@ -36,13 +36,14 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
-from . import failures
+from . import destinations, failures
 from .security import Security, tls_context
 
 __all__ = [
     "ListingEntry",
     "POP3AuthError",
     "POP3ConnectionError",
+    "POP3DestinationRefused",
     "POP3Error",
     "POP3ProtocolError",
     "POP3Session",
@@ -74,6 +75,15 @@ class POP3AuthError(POP3Error):
 
 class POP3ConnectionError(POP3Error):
     """Unreachable, refused, timed out, TLS failure, or the connection was lost."""
+
+
+class POP3DestinationRefused(POP3ConnectionError):
+    """The destination policy forbids this host or port (mailcore.destinations); nothing
+    was sent. Not temporary: trying again later meets the same policy."""
+
+    @property
+    def is_temporary(self) -> bool:
+        return False
 
 
 class POP3ProtocolError(POP3Error):
@@ -188,12 +198,18 @@ def _os_reason(exc: OSError) -> tuple[str, str, str]:
 
 
 class _ClosesOnFailedGreeting:
-    """poplib leaves the socket open when the greeting is -ERR or never comes."""
+    """poplib leaves the socket open when the greeting is -ERR or never comes.
+
+    `addresses` (keyword): the checked addresses to connect to instead of resolving the
+    host again (mailcore.destinations); the host name still goes to TLS.
+    """
 
     sock: socket.socket | None = None
     file: object = None
+    _addresses: list[str] | None = None
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, addresses: list[str] | None = None, **kwargs: object) -> None:
+        self._addresses = addresses
         try:
             super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         except BaseException:
@@ -202,11 +218,24 @@ class _ClosesOnFailedGreeting:
             raise
 
 
-class _POP3(_ClosesOnFailedGreeting, poplib.POP3):
+class _PinnedAddress(poplib.POP3):
+    """Connects to the checked addresses; POP3_SSL wraps this socket for the host name."""
+
+    _addresses: list[str] | None = None
+
+    def _create_socket(self, timeout: float) -> socket.socket:
+        if self._addresses is None:
+            return super()._create_socket(timeout)
+        if timeout is not None and not timeout:
+            raise ValueError("Non-blocking socket (timeout=0) is not supported")
+        return destinations.connect(self._addresses, self.port, timeout)
+
+
+class _POP3(_ClosesOnFailedGreeting, _PinnedAddress):
     pass
 
 
-class _POP3SSL(_ClosesOnFailedGreeting, poplib.POP3_SSL):
+class _POP3SSL(_ClosesOnFailedGreeting, poplib.POP3_SSL, _PinnedAddress):
     pass
 
 
@@ -221,6 +250,8 @@ class POP3Session:
     `ssl_context`, when given, is used as is (and `verify_tls` is ignored).
     `use_apop` logs in with APOP when the greeting carries a timestamp, and falls
     back to USER/PASS when it does not.
+    `policy` (mailcore.destinations): checked when connecting, on the addresses the
+    socket then connects to; a refusal is POP3DestinationRefused. None: no check.
     """
 
     capabilities: dict[str, list[str]]
@@ -238,6 +269,7 @@ class POP3Session:
         timeout: float = 30.0,
         use_apop: bool = False,
         ssl_context: ssl.SSLContext | None = None,
+        policy: destinations.Policy | None = None,
     ) -> None:
         self.host = host
         self.port = int(port)
@@ -248,6 +280,7 @@ class POP3Session:
         self.timeout = timeout
         self.use_apop = use_apop
         self._ssl_context = ssl_context
+        self._policy = policy
         self.capabilities = {}
         self.welcome = ""
         self._conn: poplib.POP3 | None = None
@@ -264,6 +297,10 @@ class POP3Session:
         try:
             self.connect()
             self.login()
+        except POP3Error as exc:
+            exc.greeted = bool(self.welcome)
+            self.close()
+            raise
         except BaseException:
             self.close()
             raise
@@ -288,12 +325,19 @@ class POP3Session:
         if context is None and self.security is not Security.NONE:
             context = tls_context(self.verify_tls)
         try:
+            addresses = None
+            if self._policy is not None:
+                addresses = destinations.check(self.host, self.port, self._policy)
             if self.security is Security.SSL:
                 conn: poplib.POP3 = _POP3SSL(
-                    self.host, self.port, timeout=self.timeout, context=context
+                    self.host, self.port, timeout=self.timeout, context=context, addresses=addresses
                 )
             else:
-                conn = _POP3(self.host, self.port, timeout=self.timeout)
+                conn = _POP3(self.host, self.port, timeout=self.timeout, addresses=addresses)
+        except destinations.DestinationRefused as exc:
+            raise POP3DestinationRefused(
+                str(exc), kind=failures.DESTINATION_REFUSED, values=exc.values
+            ) from None
         except poplib.error_proto as exc:
             # The greeting was -ERR (server busy, refusing us) or missing.
             raise self._translate_proto(exc, POP3ConnectionError) from None

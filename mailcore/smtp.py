@@ -23,7 +23,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import failures
+from . import destinations, failures
 from .security import Security, tls_context
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,15 @@ class SMTPAuthError(SMTPError):
 
 class SMTPConnectionError(SMTPError):
     """Unreachable, timed out, TLS failure, or the connection dropped."""
+
+
+class SMTPDestinationRefused(SMTPConnectionError):
+    """The destination policy forbids this host or port (mailcore.destinations); nothing
+    was sent. Permanent: trying again later meets the same policy."""
+
+    @property
+    def is_temporary(self) -> bool:
+        return False
 
 
 class SMTPProtocolError(SMTPError):
@@ -125,6 +134,40 @@ def _close(client: smtplib.SMTP | None) -> None:
             pass
 
 
+class _PinnedAddress(smtplib.SMTP):
+    """Connects to the checked addresses (mailcore.destinations) instead of resolving the
+    host again; SMTP_SSL and STARTTLS still use the host name for SNI and the certificate."""
+
+    _addresses: list[str] | None = None
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        if self._addresses is None:
+            return super()._get_socket(host, port, timeout)
+        if timeout is not None and not timeout:
+            raise ValueError("Non-blocking socket (timeout=0) is not supported")
+        return destinations.connect(self._addresses, port, timeout, self.source_address)
+
+
+class _Addressed:
+    """Takes `addresses` before smtplib's constructor connects."""
+
+    def __init__(self, *args: object, addresses: list[str] | None = None, **kwargs: object) -> None:
+        self._addresses = addresses
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+
+
+class _SMTP(_Addressed, _PinnedAddress):
+    pass
+
+
+class _SMTPSSL(_Addressed, smtplib.SMTP_SSL, _PinnedAddress):
+    pass
+
+
+def _refused(exc: destinations.DestinationRefused) -> SMTPDestinationRefused:
+    return SMTPDestinationRefused(str(exc), kind=failures.DESTINATION_REFUSED, values=exc.values)
+
+
 def open_session(
     host: str,
     port: int,
@@ -136,20 +179,70 @@ def open_session(
     timeout: float = 30.0,
     ssl_context: ssl.SSLContext | None = None,
     local_hostname: str | None = None,
+    policy: destinations.Policy | None = None,
 ) -> smtplib.SMTP:
-    """Connect, EHLO (HELO if EHLO is refused), STARTTLS if asked, AUTH if a login is given."""
-    security = Security(security)
+    """Connect, EHLO (HELO if EHLO is refused), STARTTLS if asked, AUTH if a login is given.
+
+    `policy` (mailcore.destinations) is checked here, on the addresses the socket then
+    connects to; a refusal is SMTPDestinationRefused. None: no check. An error raised
+    after the server's 220 greeting has `greeted` set.
+    """
+    greeting: list[bool] = []
+    try:
+        return _open_session(
+            host,
+            port,
+            Security(security),
+            username,
+            password,
+            verify_tls=verify_tls,
+            timeout=timeout,
+            ssl_context=ssl_context,
+            local_hostname=local_hostname,
+            policy=policy,
+            greeting=greeting,
+        )
+    except SMTPError as exc:
+        exc.greeted = bool(greeting)
+        raise
+
+
+def _open_session(
+    host: str,
+    port: int,
+    security: Security,
+    username: str,
+    password: str,
+    *,
+    verify_tls: bool,
+    timeout: float,
+    ssl_context: ssl.SSLContext | None,
+    local_hostname: str | None,
+    policy: destinations.Policy | None,
+    greeting: list[bool],
+) -> smtplib.SMTP:
     context = ssl_context
     if context is None and security is not Security.NONE:
         context = tls_context(verify_tls)
     client: smtplib.SMTP | None = None
     try:
+        addresses = None
+        if policy is not None:
+            addresses = destinations.check(host, port, policy)
         if security is Security.SSL:
-            client = smtplib.SMTP_SSL(
-                host, port, local_hostname=local_hostname, timeout=timeout, context=context
+            client = _SMTPSSL(
+                host,
+                port,
+                local_hostname=local_hostname,
+                timeout=timeout,
+                context=context,
+                addresses=addresses,
             )
         else:
-            client = smtplib.SMTP(host, port, local_hostname=local_hostname, timeout=timeout)
+            client = _SMTP(
+                host, port, local_hostname=local_hostname, timeout=timeout, addresses=addresses
+            )
+        greeting.append(True)  # the constructor read the 220 greeting
         client.ehlo_or_helo_if_needed()
         if security is Security.STARTTLS:
             if not client.has_extn("starttls"):
@@ -167,6 +260,8 @@ def open_session(
     except SMTPError:
         _close(client)
         raise
+    except destinations.DestinationRefused as exc:
+        raise _refused(exc) from None
     except smtplib.SMTPResponseException as exc:
         _close(client)
         raise SMTPConnectionError(
@@ -256,10 +351,18 @@ def check_login(
     *,
     verify_tls: bool = True,
     timeout: float = 15.0,
+    policy: destinations.Policy | None = None,
 ) -> str:
     """Log in and out; return the server's last reply. Raises SMTPError subclasses."""
     client = open_session(
-        host, port, security, username, password, verify_tls=verify_tls, timeout=timeout
+        host,
+        port,
+        security,
+        username,
+        password,
+        verify_tls=verify_tls,
+        timeout=timeout,
+        policy=policy,
     )
     try:
         code, message = client.noop()
@@ -307,6 +410,7 @@ def send_message(
     envid: str | None = None,
     local_hostname: str | None = None,
     before_data: Callable[[], None] | None = None,
+    policy: destinations.Policy | None = None,
 ) -> SendOutcome:
     """Submit `data` (the whole message, CRLF line endings) to `recipients`.
 
@@ -323,7 +427,8 @@ def send_message(
     SMTPProtocolError (STARTTLS or SMTPUTF8 missing), SMTPSendError (MAIL or DATA
     refused, or 421 to RCPT); ValueError for an empty recipient list or a malformed address.
     `before_data` is called just before DATA: from then on the server may have the
-    message, which is what the caller must know after a crash.
+    message, which is what the caller must know after a crash. `policy`: see open_session
+    (a refused destination is SMTPDestinationRefused, and nothing is sent).
     """
     if not isinstance(data, bytes | bytearray):
         raise TypeError("data must be bytes")
@@ -350,6 +455,7 @@ def send_message(
         timeout=timeout,
         ssl_context=ssl_context,
         local_hostname=local_hostname,
+        policy=policy,
     )
     try:
         outcome = _transaction(

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from mailcore import compose
+from mailcore.header_text import hides_or_holds_controls
 
 from .models import VacationReply
 
@@ -44,7 +44,7 @@ class VacationForm(forms.ModelForm):
 
     def clean_subject(self):
         subject = self.cleaned_data["subject"]
-        if compose.has_control_chars(subject):
+        if hides_or_holds_controls(subject):
             # Header injection: a CR or LF would start a new header.
             raise forms.ValidationError(_("The subject cannot contain line breaks."))
         return subject.strip()

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.header_fields import HeaderTextFieldsMixin
 from mailcore.rules import Rule as RuleData
 
 
@@ -48,9 +49,11 @@ class Rule(models.Model):
         self.enabled = rule.enabled
 
 
-class VacationReply(models.Model):
+class VacationReply(HeaderTextFieldsMixin, models.Model):
     """A mail account's automatic reply while its owner is away (RFC 3834, and the
     safeguards of Sieve's vacation extension, RFC 5230)."""
+
+    header_text_fields = ("subject",)
 
     account = models.OneToOneField(
         "accounts.MailAccount",

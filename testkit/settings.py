@@ -15,6 +15,10 @@ os.environ.setdefault("WEBMAIL_ENCRYPTION_KEYS", "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# The test servers (Dovecot, aiosmtpd, devmail) listen on loopback, on random high ports;
+# tests of the destination policy turn this off with the `settings` fixture.
+os.environ.setdefault("WEBMAIL_ALLOW_PRIVATE_MAIL_HOSTS", "true")
+os.environ.setdefault("WEBMAIL_MAIL_PORTS", "1024-65535")
 
 from webmail.settings import *  # noqa: E402,F403
 

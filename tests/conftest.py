@@ -98,4 +98,5 @@ def alice_client(client, alice):
 
 
 from testkit.pop3_servers import *  # noqa: E402,F403 - dovecot, pop3_user, cut_proxy, fake_pop3
+from testkit.s3_server import *  # noqa: E402,F403 - s3_server, s3_media, use_s3
 from testkit.smtp_servers import *  # noqa: E402,F403 - smtp_server

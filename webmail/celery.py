@@ -1,3 +1,4 @@
+import logging
 import os
 
 from celery import Celery, signals
@@ -22,3 +23,35 @@ def _recycle_database_connections(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+# Beat's last dispatch, for the admin's System status page (mailbox.models.BeatDispatch):
+# beat's own record is a local shelve file no other process can read safely, so the
+# beat process notes the time as it publishes each periodic task. Only in beat: a web
+# process or a worker publishing a task records nothing.
+_in_beat = False
+
+
+@signals.beat_init.connect
+def _note_beat_process(sender=None, **kwargs) -> None:
+    global _in_beat
+    _in_beat = True
+
+
+@signals.after_task_publish.connect
+def _record_beat_dispatch(sender=None, **kwargs) -> None:
+    if not _in_beat or not sender:
+        return
+    from django.db import DatabaseError, close_old_connections, connection
+    from django.utils import timezone
+
+    from mailbox.models import BeatDispatch
+
+    try:
+        if not connection.in_atomic_block:
+            close_old_connections()  # beat's connection lives for days: drop a broken one
+        BeatDispatch.objects.update_or_create(
+            task=sender, defaults={"dispatched_at": timezone.now()}
+        )
+    except DatabaseError:  # the database is down: beat goes on dispatching
+        logging.getLogger(__name__).warning("could not record beat's dispatch of %s", sender)

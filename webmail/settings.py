@@ -5,7 +5,9 @@ machine (SQLite and a filesystem Celery broker under var/); with DEBUG=false
 the process refuses to start on a missing or development secret.
 """
 
+import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -81,6 +83,10 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "django_htmx",
+    # Two-factor login (accounts/twofactor.py): TOTP devices and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "mailbox",
     "rules",
@@ -88,6 +94,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz answers probes by address and in plain HTTP (webmail/health.py).
+    "webmail.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "webmail.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -96,9 +104,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second step.
+    "django_otp.middleware.OTPMiddleware",
     # After authentication: a logged-in user's language wins over LocaleMiddleware's pick.
     "accounts.middleware.UserLanguageMiddleware",
+    # Before anything reads the body: the small limit for all but compose's text.
+    "webmail.request_limits.RequestLimitMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Users with two-factor login reach nothing but the code page until they pass it.
+    "accounts.twofactor_middleware.TwoFactorMiddleware",
     "accounts.middleware.UserTimeZoneMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -122,6 +136,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mailbox.pages.nav_context",
+                "accounts.password_reset.context",
             ],
         },
     },
@@ -158,16 +173,65 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling (django-axes): lock a username+IP pair, and an IP on its own,
-# after a few failures; the lock lifts by itself.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# The client's address (accounts/client_ip.py): X-Forwarded-For is believed only from
+# these proxies (CIDRs, comma-separated; default none), read from the right.
+WEBMAIL_TRUSTED_PROXIES = env.list("WEBMAIL_TRUSTED_PROXIES", default=[])
+try:
+    for _proxy in WEBMAIL_TRUSTED_PROXIES:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+except ValueError as exc:
+    raise SystemExit(f"webmail: WEBMAIL_TRUSTED_PROXIES: {exc}.") from exc
+
+# Login throttling (django-axes with accounts/login_throttle.py): failures are counted
+# per username (from any client) and per client address, separately; either budget
+# spent locks that username or that address out until the cool-off has passed. A
+# success forgets only that username's failures from that client.
+AXES_HANDLER = "accounts.login_throttle.LoginThrottleHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)  # per username
+WEBMAIL_LOGIN_FAILURES_PER_CLIENT = env.int("WEBMAIL_LOGIN_FAILURES_PER_CLIENT", default=20)
+# Growing delays: each lock-out of a username within WEBMAIL_LOGIN_COOLOFF_MAX_HOURS
+# doubles its next cool-off (15 minutes, 30, 60… up to that maximum).
+WEBMAIL_LOGIN_COOLOFF = timedelta(hours=env.float("AXES_COOLOFF_HOURS", default=0.25))
+WEBMAIL_LOGIN_COOLOFF_MAX = timedelta(
+    hours=env.float("WEBMAIL_LOGIN_COOLOFF_MAX_HOURS", default=24.0)
+)
+AXES_COOLOFF_TIME = "accounts.login_throttle.cool_off"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # tells the user about failures at the next login
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_VERBOSE = False
+
+# Two-factor login (django-otp, accounts/twofactor.py). A wrong code doubles the wait
+# before the next one is even checked (1, 2, 4, 8… seconds, kept on the device, so
+# logging in again does not reset it), and counts as a failed login for django-axes.
+OTP_TOTP_ISSUER = env.str("WEBMAIL_2FA_ISSUER", default="Webmail")
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a TOTP secret
+# Staff must turn two-factor login on before the admin opens for them.
+WEBMAIL_REQUIRE_2FA_FOR_STAFF = env_bool("WEBMAIL_REQUIRE_2FA_FOR_STAFF", default=False)
+
+# System mail, for password reset only: none unless EMAIL_URL is set (django-environ's
+# form, e.g. smtp+tls://user:password@smtp.example.com:587). Without it the reset pages
+# answer 404 and nothing links to them; administrators reset passwords in the admin.
+_email_url = env.str("EMAIL_URL", default="").strip()
+WEBMAIL_SYSTEM_MAIL = bool(_email_url)
+if _email_url:
+    globals().update(env.email_url_config(_email_url))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmail@localhost")
+PASSWORD_RESET_TIMEOUT = min(env.int("PASSWORD_RESET_TIMEOUT", default=3600), 3600)
+# Reset requests per hour: per address asked for (beyond it nothing is sent, the answer
+# is the same) and per client address (beyond it a 429 page).
+WEBMAIL_PASSWORD_RESET_PER_ADDRESS = env.int("WEBMAIL_PASSWORD_RESET_PER_ADDRESS", default=3)
+WEBMAIL_PASSWORD_RESET_PER_CLIENT = env.int("WEBMAIL_PASSWORD_RESET_PER_CLIENT", default=10)
+# Counters of rate limits. Several web processes must share one: CACHE_URL=redis://…
+CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="locmemcache://"))}
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-us")
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -187,14 +251,53 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "/media/"  # never served directly: downloads go through views
+
+# Raw messages, attachments and uploads: MEDIA_ROOT on this machine ("filesystem"), or
+# an S3-compatible bucket every web and worker machine shares ("s3", django-storages
+# with its own setting names; README "Scale"). Objects are named by their sha256.
+WEBMAIL_MEDIA_STORAGE = env.str("WEBMAIL_MEDIA_STORAGE", default="filesystem").strip().lower()
+if WEBMAIL_MEDIA_STORAGE == "filesystem":
+    _MEDIA_BACKEND = "django.core.files.storage.FileSystemStorage"
+elif WEBMAIL_MEDIA_STORAGE == "s3":
+    _MEDIA_BACKEND = "storages.backends.s3.S3Storage"
+    AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="").strip()
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise SystemExit("webmail: WEBMAIL_MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    # Unset: AWS itself (the region picks the endpoint). MinIO, Ceph…: their URL.
+    AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="").strip() or None
+    if AWS_S3_ENDPOINT_URL and not AWS_S3_ENDPOINT_URL.startswith(("https://", "http://")):
+        raise SystemExit("webmail: AWS_S3_ENDPOINT_URL must start with https:// or http://.")
+    AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="").strip() or None
+    # Both keys, or neither (boto3 then finds credentials itself: an instance role, ~/.aws).
+    AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+    AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+    if bool(AWS_ACCESS_KEY_ID) != bool(AWS_SECRET_ACCESS_KEY):
+        raise SystemExit(
+            "webmail: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither."
+        )
+    AWS_DEFAULT_ACL = None  # private objects: downloads go through the views, never a URL
+    AWS_QUERYSTRING_AUTH = True
+    AWS_S3_FILE_OVERWRITE = True  # content-addressed: one name, one content
+    AWS_S3_MAX_MEMORY_SIZE = 2_621_440  # reads past this spool to a temporary file
+    from webmail import object_storage  # boto3 only for an S3 deployment
+
+    AWS_S3_CLIENT_CONFIG = object_storage.client_config()
+    AWS_S3_TRANSFER_CONFIG = object_storage.transfer_config()
+else:
+    raise SystemExit(
+        f"webmail: WEBMAIL_MEDIA_STORAGE must be filesystem or s3, not {WEBMAIL_MEDIA_STORAGE!r}."
+    )
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": _MEDIA_BACKEND},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# How long the admin's System status page waits for Celery workers to answer (seconds).
+WEBMAIL_STATUS_INSPECT_TIMEOUT = env.float("WEBMAIL_STATUS_INSPECT_TIMEOUT", default=1.0)
 
 # How often open pages ask whether new mail has arrived (seconds).
 WEBMAIL_NEW_MAIL_SECONDS = env.int("WEBMAIL_NEW_MAIL_SECONDS", default=30)
@@ -205,7 +308,41 @@ WEBMAIL_MAX_MESSAGE_BYTES = env.int("WEBMAIL_MAX_MESSAGE_BYTES", default=50 * 10
 # Largest mbox/.eml/zip upload on the import page, refused while it streams in
 # (mailbox.importing.UploadLimit); `manage.py import_mail` has no limit.
 WEBMAIL_IMPORT_MAX_BYTES = env.int("WEBMAIL_IMPORT_MAX_BYTES", default=2 * 1024**3)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Text fields a request may carry: compose (and its autosave) a whole message text, every
+# other form and every visitor not logged in WEBMAIL_MAX_FORM_BYTES (webmail/request_limits.py).
+WEBMAIL_MAX_FORM_BYTES = env.int("WEBMAIL_MAX_FORM_BYTES", default=2_621_440)
+# Forwarding inline quotes at most this much text; a longer message is attached whole.
+WEBMAIL_FORWARD_INLINE_MAX_BYTES = env.int("WEBMAIL_FORWARD_INLINE_MAX_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBMAIL_MAX_MESSAGE_BYTES, WEBMAIL_MAX_FORM_BYTES)
+
+# Where users' POP3/SMTP servers may be (mailcore.destinations; README "Running in
+# production"): checked on the form, and on the resolved address at every connection.
+# WEBMAIL_MAIL_HOSTS: names, *.patterns, addresses and CIDRs users may choose (empty: any
+# public address; a listed CIDR also allows its private addresses).
+# WEBMAIL_ALLOW_PRIVATE_MAIL_HOSTS: loopback, private, link-local... allowed (never the
+# cloud metadata addresses); `make run` (DEBUG) allows them, for devmail on loopback.
+# WEBMAIL_MAIL_PORTS: ports allowed besides the mail ports (25, 110, 143, 465, 587, 993,
+# 995, 2525), e.g. "1024-65535"; development allows every unprivileged port.
+WEBMAIL_MAIL_HOSTS = env.list("WEBMAIL_MAIL_HOSTS", default=[])
+WEBMAIL_ALLOW_PRIVATE_MAIL_HOSTS = env_bool("WEBMAIL_ALLOW_PRIVATE_MAIL_HOSTS", default=DEBUG)
+WEBMAIL_MAIL_PORTS = env.str("WEBMAIL_MAIL_PORTS", default="1024-65535" if DEBUG else "")
+# "Test connection" presses per user in 10 minutes (accounts.views.account_test).
+WEBMAIL_CONNECTION_TESTS_PER_10_MINUTES = env.int(
+    "WEBMAIL_CONNECTION_TESTS_PER_10_MINUTES", default=10
+)
+
+
+def _check_destination_policy() -> None:
+    from mailcore import destinations  # no Django there: safe to import from settings
+
+    try:
+        destinations.parse_patterns(WEBMAIL_MAIL_HOSTS)
+        destinations.parse_ports(WEBMAIL_MAIL_PORTS)
+    except ValueError as exc:
+        raise SystemExit(f"webmail: WEBMAIL_MAIL_HOSTS / WEBMAIL_MAIL_PORTS: {exc}.") from None
+
+
+_check_destination_policy()
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # Celery. The default broker is kombu's filesystem transport under var/, so a
@@ -238,6 +375,8 @@ CELERY_BEAT_SCHEDULE = {
     # Snoozed mail is woken from the database's state: a restart or a missed run only
     # delays it to the next minute.
     "wake-snoozed": {"task": "mailbox.tasks.wake_snoozed", "schedule": 60.0},
+    # Unreferenced blobs (deleted mail, discarded drafts), past a grace period.
+    "gc-blobs": {"task": "mailbox.tasks.gc_blobs", "schedule": 7 * 24 * 3600.0},
 }
 
 # Production hardening; `manage.py check --deploy` is clean with DEBUG=false
@@ -288,9 +427,25 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 if env_bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# One line per record on stderr, as key=value pairs: the `webmail.ops` logger
+# (mailbox/oplog.py) writes one line per poll and per delivery attempt (ids, counts,
+# bytes, duration, result; no secrets, addresses or message content). Celery's worker
+# puts its own prefix before the message (its root logger), the fields stay the same.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "keyvalue": {
+            "format": "time=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        },
+    },
+    "filters": {"hide_task_return_values": {"()": "webmail.logging_filters.HideTaskReturnValues"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "keyvalue"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "webmail.ops": {"level": env.str("WEBMAIL_OPS_LOG_LEVEL", default="INFO")},
+        # Celery's "Task … succeeded" line, without the task's return value.
+        "celery.app.trace": {"filters": ["hide_task_return_values"]},
+    },
 }

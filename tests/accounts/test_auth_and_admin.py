@@ -39,7 +39,7 @@ def test_repeated_failures_lock_the_login_even_with_the_right_password(client, a
 
 
 def test_failures_from_one_ip_lock_that_ip_across_usernames(client, alice, bob, settings):
-    for i in range(settings.AXES_FAILURE_LIMIT):
+    for i in range(settings.WEBMAIL_LOGIN_FAILURES_PER_CLIENT):
         client.post(
             reverse("login"),
             {"username": f"ghost{i}", "password": "wrong"},

@@ -39,6 +39,7 @@ def test_ingest_measures_floor_poll_and_second_poll(dovecot, media):
     assert {"median_s", "messages_per_s", "mb_per_s"} <= data["ours"].keys()
     assert {"median_s", "floor_median_s", "uidls"} <= data["nothing_new"].keys()
     assert {"ratio", "meets_ratio_target", "meets_nothing_new_target", "mix"} <= data.keys()
+    assert {"median_s", "ratio", "fsync_cost"} <= data["without_fsync"].keys()
 
 
 def test_ingest_corpus_has_the_announced_mix():

@@ -42,7 +42,13 @@ def _check(response, url: str) -> None:
 def test_the_sweep_reaches_every_part_of_the_site():
     urls = _urls()
     assert len(urls) > 100
-    for expected in ("/mail/1/", "/contacts/", "/settings/rules/", "/admin/", "/settings/accounts/"):
+    for expected in (
+        "/mail/1/",
+        "/contacts/",
+        "/settings/rules/",
+        "/admin/",
+        "/settings/accounts/",
+    ):
         assert any(u.startswith(expected) for u in urls), expected
 
 

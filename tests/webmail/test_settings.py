@@ -32,6 +32,9 @@ def run_django(env: dict, code: str = PROBE.format(expr="'started'"), *args: str
             "WEBMAIL_ENCRYPTION_KEY",
             "DJANGO_SETTINGS_MODULE",
             "CELERY_TASK_ALWAYS_EAGER",
+            # testkit/settings.py allows the loopback test servers
+            "WEBMAIL_ALLOW_PRIVATE_MAIL_HOSTS",
+            "WEBMAIL_MAIL_PORTS",
         }
     }
     clean.update(env, DJANGO_SETTINGS_MODULE="webmail.settings")
