@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 
 from mailcore import sanitize
 
-from . import threading
+from . import row_urls, threading
 from .models import Attachment, Folder, Message, TrustedSender
 
 # What the card of a message needs beside it (card_context's keys).
@@ -156,7 +156,11 @@ def thread_items(user, message: Message, opened: dict) -> Thread | None:
         elif member.pk == members[-1].pk:
             item = _member_card(member, trusted)
         else:
-            item = {"message": member, "collapsed": True}
+            item = {
+                "message": member,
+                "collapsed": True,
+                "card_url": row_urls.message_url("thread_card", member.pk),
+            }
         item["current"] = member.pk == message.pk
         item["open"] = not item.get("collapsed")
         item["folder_label"] = _folder_label(member)

@@ -289,6 +289,7 @@ def conversation(message: Message, limit: int | None = None) -> tuple[list[Messa
         Message.objects.filter(owner_id=message.owner_id, thread_id=message.thread_id)
         .exclude(folder__in=_shown(message.folder))
         .exclude(pk__in=[message.pk, newest])
+        .order_by()  # sorted below: an ORDER BY would send SQLite down the date index
     )
     if more:  # the newest `limit` only
         oldest_date, oldest_pk, _ = keys[-1]
