@@ -5,11 +5,14 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Exists, OuterRef
 from django.template.defaultfilters import linebreaksbr
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import twofactor
+from . import sending_limits, twofactor
+from .formatting import file_size
 from .forms import PASSWORD_HELP_KEEP, KeepSavedPasswordsMixin, WriteOnlyPasswordField
 from .models import MailAccount, User
 
@@ -62,6 +65,8 @@ POLL_STATUS_FIELDS = (
     "last_check_error",
     "auth_failures",
     "next_poll_at",
+    "last_mail_at",
+    "local_poll_at",
     "last_test_at",
     "last_test_ok",
     "connection_test_report",
@@ -88,9 +93,44 @@ class MailAccountInline(ConnectionTestReportMixin, admin.StackedInline):
     fieldsets = [*ACCOUNT_FIELDSETS, (_("Status"), {"fields": POLL_STATUS_FIELDS})]
 
 
+SENDING_LIMIT_FIELDS = (
+    "send_per_hour",
+    "recipients_per_message",
+    "recipients_per_day",
+    "max_pending_bytes",
+    "sending_usage",
+)
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     inlines = [MailAccountInline]
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (_("Sending limits"), {"fields": SENDING_LIMIT_FIELDS}),
+    )
+    readonly_fields = ("sending_usage",)
+
+    @admin.display(description=_("current use"))
+    def sending_usage(self, obj):
+        """The user's use of each limit now, against the limit (theirs or the server's)."""
+        if obj.pk is None:
+            return "-"
+        used = sending_limits.usage(obj)
+        limits = sending_limits.limits_for(obj)
+        if used is None:
+            return "-"
+        lines = [
+            _("Messages in the last hour: %(used)s of %(limit)s")
+            % {"used": used.last_hour, "limit": limits.per_hour},
+            _("Recipients in the last 24 hours: %(used)s of %(limit)s")
+            % {"used": used.last_day, "limit": limits.per_day},
+            _("Recipients per message: at most %(limit)s") % {"limit": limits.per_message},
+            _("Waiting to be sent: %(used)s of %(limit)s")
+            % {"used": file_size(used.pending_bytes), "limit": file_size(limits.pending_bytes)},
+        ]
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
     list_display = (
         "username",
         "email",

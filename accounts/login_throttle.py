@@ -15,8 +15,9 @@ Growing delays: each lock-out of a username within WEBMAIL_LOGIN_COOLOFF_MAX dou
 next one's cool-off (15 minutes, 30, 60… up to that maximum); `cool_off` is
 AXES_COOLOFF_TIME. Failures during a lock-out are not counted (nor do they extend it).
 
-The user is told at the next login how many failed attempts there were since the last
-one (axes' failure log, AXES_ENABLE_ACCESS_FAILURE_LOG).
+Axes' failure log (AXES_ENABLE_ACCESS_FAILURE_LOG) keeps the lock-outs that the growing
+delays count. The user hears of failed attempts at the next login from the login
+history instead (security/history.py), which records the code step's failures too.
 """
 
 from __future__ import annotations
@@ -26,12 +27,10 @@ from datetime import timedelta
 from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username
-from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
-from django.contrib import messages
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import ngettext
 
 
 def _recent_lockouts():
@@ -102,29 +101,3 @@ class LoginThrottleHandler(AxesDatabaseHandler):
             return 0
         count, _ = AccessAttempt.objects.filter(username=username, ip_address=ip_address).delete()
         return count
-
-    def user_logged_in(self, sender, request, user, **kwargs):
-        self.tell_about_failures(request, user.get_username())
-        super().user_logged_in(sender, request, user, **kwargs)
-
-    def tell_about_failures(self, request, username: str) -> None:
-        """A message for the next page: failed attempts since this user's last login."""
-        if not settings.AXES_ENABLE_ACCESS_FAILURE_LOG:
-            return
-        failures = AccessFailureLog.objects.filter(username=username)
-        last = AccessLog.objects.filter(username=username).order_by("-attempt_time").first()
-        if last is not None:
-            failures = failures.filter(attempt_time__gt=last.attempt_time)
-        count = failures.count()
-        if count and hasattr(request, "_messages"):
-            messages.warning(
-                request,
-                ngettext(
-                    "There was %(count)d failed attempt to log in to your account since "
-                    "your last login.",
-                    "There were %(count)d failed attempts to log in to your account since "
-                    "your last login.",
-                    count,
-                )
-                % {"count": count},
-            )

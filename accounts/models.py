@@ -5,13 +5,14 @@ from urllib.parse import unquote, urlsplit
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mailcore.security import Security
 
-from . import connection_report, mail_errors
+from . import connection_report, mail_errors, poll_schedule
 from .crypto import EncryptedTextField
 from .header_fields import HeaderTextFieldsMixin
 from .validators import validate_destination_exceptions, validate_hostname, validate_time_zone
@@ -126,6 +127,32 @@ class User(AbstractUser):
     connection_tests_since = models.DateTimeField(null=True, blank=True, editable=False)
     connection_tests_count = models.PositiveSmallIntegerField(
         default=0, db_default=0, editable=False
+    )
+    # Sending limits set by an administrator for this user (mailbox.send_limits); empty:
+    # the server's (WEBMAIL_SEND_PER_HOUR, ...); 0: this user sends nothing.
+    send_per_hour = models.PositiveIntegerField(
+        _("messages per hour"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the server's limit (WEBMAIL_SEND_PER_HOUR); 0 stops sending."),
+    )
+    recipients_per_message = models.PositiveIntegerField(
+        _("recipients per message"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the server's limit (WEBMAIL_RECIPIENTS_PER_MESSAGE)."),
+    )
+    recipients_per_day = models.PositiveIntegerField(
+        _("recipients per day"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the server's limit (WEBMAIL_RECIPIENTS_PER_DAY); 0 stops sending."),
+    )
+    max_pending_bytes = models.PositiveBigIntegerField(
+        _("bytes waiting to be sent"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the server's limit (WEBMAIL_MAX_PENDING_BYTES)."),
     )
 
 
@@ -248,6 +275,13 @@ class MailAccount(HeaderTextFieldsMixin, models.Model):
     poll_lock_until = models.DateTimeField(
         _("check running until"), null=True, blank=True, editable=False
     )
+    # Adaptive polling (accounts.poll_schedule): the last poll that stored new mail.
+    last_mail_at = models.DateTimeField(_("last new mail"), null=True, blank=True, editable=False)
+    # The local fast path (mailbox.polling): when the last immediate check after a send
+    # from this instance ran or is planned to run; at most one per WEBMAIL_LOCAL_POLL_SECONDS.
+    local_poll_at = models.DateTimeField(
+        _("last immediate check"), null=True, blank=True, editable=False
+    )
 
     # "Test connection" outcome, written by its task. The result is each server's outcome,
     # worded in the reader's language by last_test_report (see connection_report).
@@ -267,7 +301,11 @@ class MailAccount(HeaderTextFieldsMixin, models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "email"], name="unique_mail_account_per_user"),
         ]
-        indexes = [models.Index(fields=["enabled", "next_poll_at"], name="mail_account_due_idx")]
+        indexes = [
+            models.Index(fields=["enabled", "next_poll_at"], name="mail_account_due_idx"),
+            # The local fast path looks recipients up by address, whatever its case.
+            models.Index(Lower("email"), name="mail_account_email_lower_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -294,9 +332,38 @@ class MailAccount(HeaderTextFieldsMixin, models.Model):
         now = now or timezone.now()
         return self.enabled and (self.next_poll_at is None or self.next_poll_at <= now)
 
+    def current_poll_interval(self, now=None) -> timedelta:
+        """The wait between scheduled polls now: `poll_interval`, stretched while no new
+        mail arrives (accounts.poll_schedule)."""
+        idle_since = self.last_mail_at or self.created_at
+        return poll_schedule.poll_interval(self.poll_interval, idle_since, now or timezone.now())
+
     def schedule_next_poll(self, now=None) -> None:
         now = now or timezone.now()
-        self.next_poll_at = now + timedelta(minutes=self.poll_interval)
+        self.next_poll_at = now + self.current_poll_interval(now)
+
+    # What the settings page says about the next check (templates/accounts/account_list).
+    @property
+    def next_poll_state(self) -> str:
+        """One of: disabled; running (a poll holds the lock); soon (due: the dispatcher
+        runs every minute); scheduled (at next_poll_at)."""
+        now = timezone.now()
+        if not self.enabled:
+            return "disabled"
+        if self.poll_lock_until and self.poll_lock_until > now:
+            return "running"
+        if self.next_poll_at is None or self.next_poll_at <= now + timedelta(minutes=1):
+            return "soon"
+        return "scheduled"
+
+    @property
+    def current_poll_minutes(self) -> int:
+        return round(self.current_poll_interval().total_seconds() / 60)
+
+    @property
+    def poll_backed_off(self) -> bool:
+        """Checked less often than its interval because no new mail came for days."""
+        return self.current_poll_interval() > timedelta(minutes=self.poll_interval)
 
 
 class Signature(HeaderTextFieldsMixin, models.Model):

@@ -19,7 +19,17 @@ from pathlib import Path
 from bench.locations import RESULTS_DIR, ROOT
 from bench.report import table
 
-ORDER = ["ingest", "bigmessage", "inbox", "send", "export", "ui", "autocomplete", "contacts_import"]
+ORDER = [
+    "ingest",
+    "bigmessage",
+    "inbox",
+    "send",
+    "polling",
+    "export",
+    "ui",
+    "autocomplete",
+    "contacts_import",
+]
 MODULES = {"inbox": "inbox_search"}  # inbox, and search on the same data set
 
 
@@ -145,6 +155,25 @@ def summary_rows(output: Path) -> list[list[object]]:
                 f"ratio {f['ratio']}, dup {f['duplicates']}, lost {f['losses']}",
                 "≤ 2.0, 0 dup/lost",
                 yes(f["meets_ratio_target"] and f["meets_exactly_once"]),
+            ]
+        )
+    if data := load("polling"):
+        f = data["figures"]
+        steady = "; ".join(
+            f"{s['interval_minutes']} min: {s['due']:,} due, {s['queries']} queries, "
+            f"{s['claim_s']} s, due index {s['uses_due_index']}"
+            for s in f["steady_state"].values()
+        )
+        rows.append(
+            [
+                f"polling {f['accounts']:,} accounts, 2 workers × {f['worker_concurrency']}",
+                f"dispatcher, all due: {f['dispatcher']['claim_median_s']} s, queries "
+                f"{f['dispatcher']['queries']}; steady state {steady}",
+                f"{f['polls_per_minute']:,} polls/min; worst wait {f['worst_wait_s']} s; "
+                f"overlaps {f['overlapping_sessions']}, twice {f['polled_twice_in_a_round']}, "
+                f"skipped {f['skipped_in_a_round']}",
+                "0 overlaps/twice/skipped, wait ≤ 60 s",
+                yes(f["meets_exactly_once"] and f["none_waited_over_an_interval"]),
             ]
         )
     if data := load("export"):

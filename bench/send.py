@@ -298,7 +298,7 @@ def _wait(sink: Sink, ids: list[int], n: int, timeout: float) -> tuple[float, di
     from mailbox.models import Outgoing, OutgoingStatus
 
     deadline = time.monotonic() + timeout
-    final = {OutgoingStatus.SENT, OutgoingStatus.FAILED}
+    final = {OutgoingStatus.SENT, OutgoingStatus.FAILED, OutgoingStatus.UNKNOWN}
     statuses: dict[str, int] = {}
     while time.monotonic() < deadline:
         if sink.count() >= n:

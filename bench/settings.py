@@ -8,7 +8,13 @@ Celery worker, a memory probe) share both with the benchmark that started them.
 
 import os
 
-from testkit.settings import *  # noqa: F403
+# A benchmark sends thousands of messages for one user: the sending limits are checked
+# (and their cost measured) but set high enough never to refuse (mailbox.send_limits).
+for _name in ("WEBMAIL_SEND_PER_HOUR", "WEBMAIL_RECIPIENTS_PER_DAY"):
+    os.environ.setdefault(_name, "100000000")
+os.environ.setdefault("WEBMAIL_MAX_PENDING_BYTES", str(1 << 50))
+
+from testkit.settings import *  # noqa: E402, F403
 
 _TEST_DIRS = [MEDIA_ROOT]  # noqa: F405 - an empty temp dir testkit.settings made
 MEDIA_ROOT = os.environ.get("WEBMAIL_BENCH_MEDIA_ROOT") or MEDIA_ROOT  # noqa: F405

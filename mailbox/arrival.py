@@ -10,7 +10,9 @@ nothing again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -52,6 +54,31 @@ ArrivalFilter = Callable[[MailAccount, "Fetched", Arrival], None]
 _filters: list[ArrivalFilter] = []
 
 
+_poll_memo: ContextVar[dict | None] = ContextVar("arrival_poll_memo", default=None)
+
+
+@contextlib.contextmanager
+def one_poll() -> Iterator[None]:
+    """Within the block (one poll), what each message's arrival reads of its owner's
+    settings (delivery, blocked senders, rules, vacation reply) is read once, not once per
+    message: a poll stores hundreds. A change made during a poll applies from the next."""
+    token = _poll_memo.set({})
+    try:
+        yield
+    finally:
+        _poll_memo.reset(token)
+
+
+def per_poll(key: tuple, load: Callable[[], object]):
+    """`load()`, once per poll for `key` (every time outside a poll)."""
+    memo = _poll_memo.get()
+    if memo is None:
+        return load()
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]
+
+
 def register(arrival_filter: ArrivalFilter) -> ArrivalFilter:
     """Add a filter that runs on every polled message (the rules app's AppConfig.ready)."""
     if arrival_filter not in _filters:
@@ -72,7 +99,9 @@ def decide(account: MailAccount, fetched: Fetched) -> Arrival:
 
 
 def _apply_delivery(account: MailAccount, arrival: Arrival) -> None:
-    delivery = AccountDelivery.objects.filter(account=account).first()
+    delivery = per_poll(
+        ("delivery", account.pk), AccountDelivery.objects.filter(account=account).first
+    )
     if delivery is None:
         return
     if delivery.folder_id is not None:
@@ -90,4 +119,12 @@ def is_blocked(owner_id: int, address: str) -> bool:
     if not address:
         return False
     domain = "@" + address.rpartition("@")[2]
+    if _poll_memo.get() is not None:  # in a poll: the owner's list, read once
+        blocked = per_poll(
+            ("blocked", owner_id),
+            lambda: set(
+                BlockedSender.objects.filter(owner_id=owner_id).values_list("address", flat=True)
+            ),
+        )
+        return address in blocked or domain in blocked
     return BlockedSender.objects.filter(owner_id=owner_id, address__in=[address, domain]).exists()

@@ -25,9 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from urllib.parse import quote
 
-from django.db.models import QuerySet
-from django.utils.translation import gettext
+from django.conf import settings
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext, ngettext
 
+from accounts.formatting import file_size
 from mailcore.emlzip import EmlExport, NameAllocator, clean_name_part, write_eml_zip
 from mailcore.mbox import write_mbox
 from mailcore.mime import safe_filename
@@ -49,6 +52,60 @@ class Export:
     filename: str
     content_type: str
     chunks: Iterator[bytes]
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+class TooLarge(Exception):
+    """A download over WEBMAIL_MAX_EXPORT_BYTES / WEBMAIL_MAX_EXPORT_MESSAGES, refused
+    before its first byte (a stream cannot say "too large" halfway through)."""
+
+    def __init__(self, count: int, size: int, *, attachments: bool = False):
+        super().__init__(count, size)
+        self.count, self.size, self.attachments = count, size, attachments
+
+    def text(self) -> str:
+        """Why, in the active language."""
+        if self.attachments:  # a message's "Download all"
+            return gettext(
+                "These attachments total %(size)s, more than one download may hold "
+                "(%(limit)s). Download them one at a time."
+            ) % {
+                "size": file_size(self.size),
+                "limit": file_size(settings.WEBMAIL_MAX_EXPORT_BYTES),
+            }
+        limits = ngettext(
+            "at most %(count)s message or %(size)s",
+            "at most %(count)s messages or %(size)s",
+            settings.WEBMAIL_MAX_EXPORT_MESSAGES,
+        ) % {
+            "count": settings.WEBMAIL_MAX_EXPORT_MESSAGES,
+            "size": file_size(settings.WEBMAIL_MAX_EXPORT_BYTES),
+        }
+        return ngettext(
+            "This download would hold %(count)s message (%(size)s); one download holds "
+            "%(limits)s. Download a folder, a search or a selection at a time.",
+            "This download would hold %(count)s messages (%(size)s); one download holds "
+            "%(limits)s. Download a folder, a search or a selection at a time.",
+            self.count,
+        ) % {"count": self.count, "size": file_size(self.size), "limits": limits}
+
+
+def check_bounds(count: int, size: int, *, attachments: bool = False) -> None:
+    """Refuse a download of ``count`` files of ``size`` bytes in all past the limits.
+
+    Memory stays flat whatever the size (everything streams); what grows is the time a
+    request holds a worker, and the zip's directory, spooled to disk at about 100 bytes a
+    member (mailcore.zipstream): the message count bounds that."""
+    if count > settings.WEBMAIL_MAX_EXPORT_MESSAGES or size > settings.WEBMAIL_MAX_EXPORT_BYTES:
+        raise TooLarge(count, size, attachments=attachments)
+
+
+def check_export(messages: QuerySet) -> None:
+    """``check_bounds`` for ``messages``, from their stored sizes: one query."""
+    found = messages.order_by().aggregate(count=Count("pk"), size=Coalesce(Sum("size"), 0))
+    check_bounds(found["count"], found["size"])
 
 
 # --------------------------------------------------------------------------- selecting
@@ -132,7 +189,9 @@ def eml_zip_chunks(messages: QuerySet, zone: tzinfo, untitled: str) -> Iterator[
 
 
 def export(owner, messages: QuerySet, fmt: str, name: str) -> Export:
-    """Download ``messages`` (already scoped to ``owner``) as ``name``.mbox or ``name``.zip."""
+    """Download ``messages`` (already scoped to ``owner``) as ``name``.mbox or ``name``.zip;
+    TooLarge past the export limits."""
+    check_export(messages)
     stem = safe_filename(name, default="mail")
     if fmt == "mbox":
         return Export(f"{stem}.mbox", "application/mbox", mbox_chunks(messages))
@@ -192,7 +251,9 @@ def _place_messages(owner, folder: str, user_folder_id: int | None) -> QuerySet:
 
 
 def account_export(owner, fmt: str) -> Export:
-    """All of the owner's mail as one zip: one mbox per folder, or a tree of .eml files."""
+    """All of the owner's mail as one zip: one mbox per folder, or a tree of .eml files;
+    TooLarge past the export limits."""
+    check_export(Message.objects.filter(owner=owner))
     places = _places(owner)
     name = safe_filename(gettext("mail") + f" {owner.get_username()}", default="mail")
     if fmt == "mbox":

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 LOCK_LEASE = timedelta(minutes=15)
 MAX_AUTH_BACKOFF = timedelta(hours=6)
 DISPATCH_SLACK = timedelta(seconds=10)
+CLAIM_BATCH = 500  # accounts per UPDATE of the dispatcher (SQLite's bound parameters)
 PREFETCH = 4  # messages downloaded ahead of the one being stored
 PREFETCH_BYTES = 32 * 1024 * 1024  # and at most this many bytes of them
 SYNC_GROUP = 16  # at most this many messages' blobs are made durable together
@@ -184,6 +185,22 @@ def prepare_message(raw: bytes, received_at: datetime | None = None) -> Fetched:
     )
 
 
+def attachment_row(part: mime.Attachment, name: str, digest: str, **fields) -> Attachment:
+    """The (unsaved) row of a parsed part whose bytes are stored as blob `name`."""
+    return Attachment(
+        filename=part.filename[:1000],
+        safe_name=part.safe_name,
+        content_type=part.content_type[:255],
+        size=len(part.payload),
+        sha256=digest,
+        content_id=part.content_id[:998],
+        inline=part.inline,
+        derived=part.derived,
+        file=name,
+        **fields,
+    )
+
+
 def store_message(
     account: MailAccount,
     raw: bytes | Fetched,
@@ -203,16 +220,7 @@ def store_message(
     raw, received_at, parsed = fetched.raw, fetched.received_at, fetched.parsed
     raw_name, raw_sha = fetched.raw_blob
     attachments = [
-        Attachment(
-            filename=part.filename[:1000],
-            safe_name=part.safe_name,
-            content_type=part.content_type[:255],
-            size=len(part.payload),
-            sha256=digest,
-            content_id=part.content_id[:998],
-            inline=part.inline,
-            file=name,
-        )
+        attachment_row(part, name, digest)
         for part, (name, digest) in zip(parsed.attachments, fetched.attachment_blobs, strict=True)
     ]
 
@@ -237,6 +245,8 @@ def store_message(
         text_body=parsed.text_body,
         html_body=parsed.html_body,
         has_attachments=parsed.has_attachments,
+        protection=parsed.protection,
+        signer=parsed.signer[:320],
         raw_file=raw_name,
         raw_sha256=raw_sha,
         folder=folder,
@@ -473,17 +483,18 @@ def fetch_new_messages(account: MailAccount, session: pop3.POP3Session, result: 
             to_fetch.append((entry.number, entry.size))
     # Fetching the same key twice in one poll (fallback keys can collide) stores it once.
 
-    for count, (number, fetched) in enumerate(_downloads(session, to_fetch), start=1):
-        message = store_message(account, fetched, keys[number], on_arrival=True)
-        if message is not None:
-            result.new += 1
-            result.bytes += len(fetched.raw)
-            result.failed_parse += message.parse_error
-            result.stored_ids.append(message.pk)
-        to_delete.append(number)  # committed (by us or a racing poll): safe to delete
-        blobs.fault_point("after-commit")
-        if count % 200 == 0:
-            extend_poll_lock(account.pk)
+    with arrival.one_poll():
+        for count, (number, fetched) in enumerate(_downloads(session, to_fetch), start=1):
+            message = store_message(account, fetched, keys[number], on_arrival=True)
+            if message is not None:
+                result.new += 1
+                result.bytes += len(fetched.raw)
+                result.failed_parse += message.parse_error
+                result.stored_ids.append(message.pk)
+            to_delete.append(number)  # committed (by us or a racing poll): safe to delete
+            blobs.fault_point("after-commit")
+            if count % 200 == 0:
+                extend_poll_lock(account.pk)
 
     if not account.leave_on_server:
         for number in to_delete:
@@ -539,7 +550,9 @@ def _record(account: MailAccount, result: PollResult, *, auth_failed: bool) -> N
         delay = min(timedelta(minutes=account.poll_interval) * 2**failures, MAX_AUTH_BACKOFF)
         update.update(auth_failures=failures, next_poll_at=now + delay)
     else:
-        update.update(auth_failures=0, next_poll_at=now + timedelta(minutes=account.poll_interval))
+        if result.new:  # adaptive polling: new mail brings the account back to its interval
+            account.last_mail_at = update["last_mail_at"] = now
+        update.update(auth_failures=0, next_poll_at=now + account.current_poll_interval(now))
         if not result.error:
             update["last_success_at"] = now
     MailAccount.objects.filter(pk=account.pk).update(**update)
@@ -551,21 +564,33 @@ def due_account_ids(now=None) -> list[int]:
     Beat runs the dispatcher every minute, a little early or late; the slack
     keeps a one-minute account from waiting a whole extra minute when the
     dispatcher fires a moment before its next poll is due.
+
+    The claim pushes next_poll_at one `poll_interval` ahead (the poll itself then sets
+    it by the adaptive schedule), so a task the broker lost costs one interval at most.
+    A fixed number of queries however many accounts are due: one SELECT on
+    mail_account_due_idx, then one UPDATE per poll interval among them (per CLAIM_BATCH
+    accounts), in one transaction whose rows no other dispatcher can claim too (FOR
+    UPDATE SKIP LOCKED on PostgreSQL; SQLite's transactions are IMMEDIATE: one writer
+    at a time).
     """
     now = now or timezone.now()
     horizon = now + DISPATCH_SLACK
-    due = list(
-        MailAccount.objects.filter(
-            Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=horizon),
-            enabled=True,
-        ).values_list("pk", "poll_interval")
-    )
-    claimed = []
-    for pk, interval in due:
-        # Conditional update: two dispatchers racing claim each account once.
-        if MailAccount.objects.filter(
-            Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=horizon),
-            pk=pk,
-        ).update(next_poll_at=now + timedelta(minutes=interval)):
-            claimed.append(pk)
-    return claimed
+    with transaction.atomic():
+        due = list(
+            MailAccount.objects.filter(
+                Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=horizon),
+                enabled=True,
+            )
+            .order_by()
+            .select_for_update(skip_locked=True)
+            .values_list("pk", "poll_interval")
+        )
+        by_interval: dict[int, list[int]] = {}
+        for pk, interval in due:
+            by_interval.setdefault(interval, []).append(pk)
+        for interval, pks in by_interval.items():
+            for start in range(0, len(pks), CLAIM_BATCH):
+                MailAccount.objects.filter(pk__in=pks[start : start + CLAIM_BATCH]).update(
+                    next_poll_at=now + timedelta(minutes=interval)
+                )
+    return [pk for pk, _ in due]

@@ -138,6 +138,15 @@ class Message(models.Model):
     text_body = models.TextField(_("text body"), blank=True)
     html_body = models.TextField(_("HTML body"), blank=True)
     has_attachments = models.BooleanField(_("has attachments"), default=False)
+    # What the message says of a signature or encryption (mailcore.mime PROTECTIONS),
+    # shown as a badge: an S/MIME signature is checked against the certificate it
+    # carries (whose trust is not), anything else is only named.
+    protection = models.CharField(
+        _("signature or encryption"), max_length=20, blank=True, default="", db_default=""
+    )
+    signer = models.CharField(
+        _("signing certificate of"), max_length=320, blank=True, default="", db_default=""
+    )
     seen = models.BooleanField(_("read"), default=False)
     flagged = models.BooleanField(_("flagged"), default=False)
 
@@ -263,6 +272,9 @@ class Attachment(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     content_id = models.CharField(_("Content-ID"), max_length=998, blank=True)
     inline = models.BooleanField(_("inline"), default=False)
+    # A file found inside another part (a uuencoded block in a text body, a file inside
+    # winmail.dat): its bytes are no slice of the raw message (mailcore.mime.Attachment).
+    derived = models.BooleanField(_("found inside another part"), default=False)
     # Content-addressed: identical bytes are stored once.
     file = models.FileField(_("file"), max_length=255)
 
@@ -477,6 +489,9 @@ class OutgoingStatus(models.TextChoices):
     RETRYING = "retrying", _("Retrying")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # The connection failed between the final "." and its reply (or the worker died
+    # there): the server may have the message. Never resent automatically.
+    UNKNOWN = "unknown", _("Delivery unknown")
 
 
 class Outgoing(HeaderTextFieldsMixin, models.Model):
@@ -563,6 +578,9 @@ class Outgoing(HeaderTextFieldsMixin, models.Model):
     queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("sending started"), null=True, blank=True)
+    # The sending worker renews this while its SMTP session lives (leases.SENDING_LEASE);
+    # once it has passed, the worker is taken for dead (delivery.due_for_delivery).
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
     data_started_at = models.DateTimeField(_("DATA started"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     recipient_results = models.JSONField(_("result per recipient"), default=dict, blank=True)
@@ -593,6 +611,8 @@ class Outgoing(HeaderTextFieldsMixin, models.Model):
             models.Index(fields=["owner", "status", "-updated_at"], name="outgoing_by_status_idx"),
             models.Index(fields=["status", "next_attempt_at"], name="outgoing_due_idx"),
             models.Index(fields=["message_id"], name="outgoing_message_id_idx"),
+            # Sending limits (mailbox.send_limits): the owner's last hour and day.
+            models.Index(fields=["owner", "queued_at"], name="outgoing_owner_queued_idx"),
         ]
 
     def __str__(self) -> str:
@@ -616,6 +636,66 @@ class Outgoing(HeaderTextFieldsMixin, models.Model):
     @property
     def refused(self) -> dict:
         return {a: r for a, r in self.recipient_results.items() if not r.get("accepted")}
+
+
+class AttemptOutcome(models.TextChoices):
+    SENDING = "sending", _("In progress")
+    SENT = "sent", _("Accepted")
+    PARTIAL = "partial", _("Accepted for some recipients")
+    RETRY = "retry", _("Will be retried")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Outcome unknown")
+    INTERRUPTED = "interrupted", _("Interrupted: the sending process stopped")
+
+
+class DeliveryAttempt(models.Model):
+    """One SMTP session for an Outgoing message: when, which server, how far it got and
+    what the server said (or what went wrong). The message page shows them in order."""
+
+    outgoing = models.ForeignKey(
+        Outgoing,
+        on_delete=models.CASCADE,
+        related_name="delivery_attempts",
+        verbose_name=_("outgoing message"),
+    )
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    server = models.CharField(_("server"), max_length=300)
+    # The step it reached (mailcore.smtp.STEPS: connect … dot); where it failed if it did.
+    step = models.CharField(_("step"), max_length=10, blank=True)
+    # The server's reply, or the error as accounts.mail_errors records it.
+    reply = models.TextField(_("reply or error"), blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=12, choices=AttemptOutcome.choices, default=AttemptOutcome.SENDING
+    )
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.server} {self.step} {self.outcome}"
+
+    @property
+    def reply_text(self) -> str:
+        """The reply as the server sent it, or the error in the active language."""
+        return wording.describe(self.reply)
+
+    @property
+    def step_label(self) -> str:
+        """The step in the user's words: commands by their SMTP names, which do not change."""
+        labels = {
+            "connect": _("Connecting"),
+            "ehlo": "EHLO",
+            "starttls": "STARTTLS",
+            "auth": "AUTH",
+            "mail": "MAIL FROM",
+            "rcpt": "RCPT TO",
+            "data": "DATA",
+            "dot": _("End of message (the final dot)"),
+        }
+        return str(labels.get(self.step, self.step))
 
 
 class OutgoingAttachment(models.Model):

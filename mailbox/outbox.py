@@ -3,19 +3,13 @@
 The rules (ENGINEERING.md, "Exactly once out"):
 - `queue_for_sending` stores the exact bytes and the envelope in the transaction
   that accepts the form, and enqueues the task only after commit;
-- `deliver` claims the row atomically (queued/retrying → sending), so a
-  redelivered task finds nothing to do;
-- 4xx replies and connection errors retry with exponential backoff, 5xx fail at
-  once; per-recipient results are kept, and a retry only sends to recipients
-  that have not accepted the message yet;
-- a worker that died *during* DATA leaves the outcome unknown: the sweeper marks
-  it failed with an explanation instead of risking a second copy.
+- delivery itself (the claim, retries, per-recipient results, the one uncertain moment
+  after the final dot, leases and the sweep, each attempt recorded) is mailbox.delivery.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from datetime import timedelta
 from email.utils import format_datetime, make_msgid
@@ -23,29 +17,34 @@ from email.utils import format_datetime, make_msgid
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts import destinations, mail_errors
 from accounts.models import SendAs
-from mailcore import addresses, compose, smtp
+from mailcore import addresses, compose
 from mailcore.mime import safe_filename
 from mailcore.reports import ReadReceiptText, build_read_receipt
 
-from . import blobs, formatting, ingest, oplog, rich_compose, signals, wording
-from .models import Folder, Message, Outgoing, OutgoingAttachment, OutgoingStatus
+from . import blobs, formatting, ingest, rich_compose, send_limits
+
+# Delivery lives in mailbox.delivery; these names stay reachable here for callers.
+from .delivery import (  # noqa: F401
+    GIVE_UP_AFTER,
+    MAX_ATTEMPTS,
+    MAX_RETRY_DELAY,
+    REDIRECT_FIRST_FIELD,
+    SMTP_TIMEOUT,
+    STALE_QUEUED,
+    deliver,
+    due_for_delivery,
+    recipients_accepted,
+    retry_delay,
+    store_missing_sent_copies,
+)
+from .models import Message, Outgoing, OutgoingAttachment, OutgoingStatus
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 10
-MAX_RETRY_DELAY = timedelta(hours=4)
-GIVE_UP_AFTER = timedelta(hours=24)
-SENDING_LEASE = timedelta(minutes=10)
-STALE_QUEUED = timedelta(minutes=1)
-# How a rule's forward (queue_redirect) starts; nothing the compose form builds does.
-REDIRECT_FIRST_FIELD = b"Resent-From: "
 
 
 class NotSendable(Exception):
@@ -113,6 +112,13 @@ def queue_for_sending(outgoing: Outgoing, *, send_at=None) -> Outgoing:
     built = compose.build_message(outgoing_message(locked))
     if not built.recipients:
         raise NotSendable(gettext("Add at least one recipient."))
+    # Nothing past the owner's sending limits is queued (send_limits.OverLimit).
+    send_limits.check(
+        locked.owner_id,
+        recipients=len(built.recipients),
+        size=len(built.data),
+        exclude_pk=locked.pk,
+    )
     # Under raw/ like received mail: the Sent copy stored after delivery is the same file.
     name, _ = ingest.store_blob("raw", built.data, ".eml")
     now = timezone.now()
@@ -157,18 +163,6 @@ BACK_TO_DRAFT = {
 }
 
 
-def _due_queued(now) -> Q:
-    """Queued rows the sweep enqueues: a scheduled one once its time has come (the
-    sweep is what sends it: no task waits days in a broker); any other one when its
-    task seems lost: queued over a minute ago, and due (past its undo window)."""
-    due = Q(send_after__isnull=True) | Q(send_after__lte=now)
-    return (
-        Q(status=OutgoingStatus.QUEUED)
-        & due
-        & (Q(scheduled=True) | Q(scheduled=False, queued_at__lte=now - STALE_QUEUED))
-    )
-
-
 # Sent after the commit that queued an Outgoing row. mailbox.tasks connects the receiver
 # that enqueues delivery, so this module never imports the tasks that call it.
 outgoing_queued = Signal()
@@ -185,8 +179,9 @@ announce_queued_on_commit = _announce_queued_on_commit  # for mailbox.sending (S
 
 
 def cancel(outgoing: Outgoing) -> bool:
-    """Take a queued/retrying/failed message back to Drafts, if no worker holds it.
-    Not a rule's forward: there is nothing the user wrote to edit (see dismiss)."""
+    """Take a queued (scheduled or not), retrying or failed message back to Drafts, with
+    its attachments, if no worker holds it. Not a rule's forward: there is nothing the
+    user wrote to edit (see dismiss)."""
     return bool(
         Outgoing.objects.filter(
             pk=outgoing.pk,
@@ -205,196 +200,6 @@ def dismiss(outgoing: Outgoing) -> bool:
         status__in=[OutgoingStatus.QUEUED, OutgoingStatus.RETRYING, OutgoingStatus.FAILED],
     ).delete()
     return bool(deleted)
-
-
-# Delivering --------------------------------------------------------------------
-
-
-def _claim(outgoing_id: int) -> bool:
-    now = timezone.now()
-    return bool(
-        Outgoing.objects.filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-            # Undo send and Send later: never before its time, whoever asks (an early
-            # or redelivered task, a restarted worker).
-            Q(send_after__isnull=True) | Q(send_after__lte=now),
-            pk=outgoing_id,
-            status__in=[OutgoingStatus.QUEUED, OutgoingStatus.RETRYING],
-        ).update(status=OutgoingStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    )
-
-
-def retry_delay(attempt: int) -> timedelta:
-    """1, 2, 4, 8 … minutes, capped."""
-    return min(timedelta(minutes=2 ** max(attempt - 1, 0)), MAX_RETRY_DELAY)
-
-
-@oplog.logged_delivery  # one structured log line per delivery attempt
-def deliver(outgoing_id: int) -> str:
-    """Send one outgoing message if it is due; return what happened (for logs)."""
-    if not _claim(outgoing_id):
-        return "nothing to do"
-    outgoing = Outgoing.objects.select_related("account", "owner").get(pk=outgoing_id)
-    account = outgoing.account
-    done = {a for a, r in outgoing.recipient_results.items() if r.get("accepted")}
-    pending = [r for r in outgoing.recipients if r not in done]
-    data = _read(outgoing.raw_file.name)
-    try:
-        outcome = smtp.send_message(
-            account.smtp_host,
-            account.smtp_port,
-            account.smtp_security,
-            account.smtp_login,
-            account.smtp_password,
-            envelope_from=outgoing.envelope_from,
-            recipients=pending,
-            data=data,
-            verify_tls=not account.allow_insecure_tls,
-            # Checked on the resolved address as it connects: a refused destination is a
-            # permanent failure, and nothing is sent.
-            policy=destinations.policy(account),
-            request_dsn=outgoing.request_dsn,
-            envid=outgoing.message_id[:100] or None,
-            before_data=lambda: Outgoing.objects.filter(pk=outgoing_id).update(
-                data_started_at=timezone.now()
-            ),
-        )
-    except smtp.SMTPError as exc:
-        return _failed_attempt(outgoing, mail_errors.record(exc), temporary=exc.is_temporary)
-
-    results = dict(outgoing.recipient_results)
-    for address, result in outcome.results.items():
-        results[address] = {"code": result.code, "reply": result.reply, "accepted": result.accepted}
-    still_temporary = [a for a, r in outcome.results.items() if not r.accepted and r.is_temporary]
-    update = {
-        "recipient_results": results,
-        "dsn_supported": outcome.dsn_supported,
-        "data_started_at": None,
-    }
-    copy_failed = ""
-    if outcome.accepted and outgoing.sent_at is None:  # the first acceptance
-        if not outgoing.is_rule_forward:  # a rule's forward is not mail the user sent
-            try:
-                update["sent_message"] = _store_sent_copy(outgoing, data)
-            except OSError as exc:
-                # Sent all the same, and never sent again for a copy we could not keep:
-                # the sweep stores it once storage is writable (store_missing_sent_copies).
-                log.error("outgoing %s sent; its Sent copy was not stored: %s", outgoing_id, exc)
-                copy_failed = blobs.storage_error_code(exc)
-        update["sent_at"] = timezone.now()
-    done = not still_temporary and (outcome.accepted or outgoing.sent_at)
-    if done:
-        refused = {a: r for a, r in results.items() if not r["accepted"]}
-        error = "; ".join(f"{a}: {r['reply']}" for a, r in refused.items())
-        if copy_failed:
-            error = wording.record(wording.SENT_COPY_NOT_STORED, storage=copy_failed, refused=error)
-        update.update(status=OutgoingStatus.SENT, next_attempt_at=None, last_error=error)
-    Outgoing.objects.filter(pk=outgoing_id).update(**update)
-    for field_name, value in update.items():
-        setattr(outgoing, field_name, value)
-    if done:
-        _announce_sent_on_commit(outgoing, data)
-        return "sent" + (f" (refused: {outgoing.last_error})" if outgoing.last_error else "")
-    if still_temporary:
-        replies = "; ".join(f"{a}: {outcome.results[a].reply}" for a in still_temporary)
-        return _failed_attempt(outgoing, replies, temporary=True)
-    errors = "; ".join(f"{a}: {r.reply}" for a, r in outcome.results.items())
-    return _failed_attempt(outgoing, errors, temporary=False)
-
-
-def _announce_sent_on_commit(outgoing: Outgoing, data: bytes) -> None:
-    """mailbox.signals.message_sent for a message the user wrote (the contacts app
-    collects its recipients): not for a read receipt, nor for a rule's forward, which
-    `queue_redirect` always starts with its Resent-From field (a message built from the
-    compose form never has one), nor for an automatic reply (queue_auto_reply)."""
-    if outgoing.is_read_receipt or outgoing.is_rule_forward:
-        return
-    if data.startswith(REDIRECT_FIRST_FIELD):
-        return
-    accepted = [a for a, r in outgoing.recipient_results.items() if r.get("accepted")]
-    signals.send_on_commit(
-        signals.message_sent, Outgoing, outgoing=outgoing, accepted_addresses=accepted
-    )
-
-
-def _failed_attempt(outgoing: Outgoing, reply: str, *, temporary: bool) -> str:
-    """`reply`: the servers' replies, or an SMTP error as mail_errors.record stores it."""
-    now = timezone.now()
-    started = outgoing.queued_at or outgoing.created_at
-    give_up = outgoing.attempts >= MAX_ATTEMPTS or now - started >= GIVE_UP_AFTER
-    if temporary and not give_up:
-        Outgoing.objects.filter(pk=outgoing.pk).update(
-            status=OutgoingStatus.RETRYING,
-            last_error=reply,
-            data_started_at=None,
-            next_attempt_at=now + retry_delay(outgoing.attempts),
-        )
-        return f"retrying: {wording.describe(reply)}"
-    error = reply
-    if temporary:  # and giving up: the page says so in the reader's language
-        error = wording.record(wording.GAVE_UP, attempts=outgoing.attempts, error=reply)
-    Outgoing.objects.filter(pk=outgoing.pk).update(
-        status=OutgoingStatus.FAILED, last_error=error, data_started_at=None, next_attempt_at=None
-    )
-    return f"failed: {wording.describe(reply)}"
-
-
-def _store_sent_copy(outgoing: Outgoing, data: bytes) -> Message:
-    """The exact bytes sent, in the Sent folder."""
-    message = ingest.store_message(outgoing.account, data, uidl="", folder=Folder.SENT, seen=True)
-    return message
-
-
-def store_missing_sent_copies() -> int:
-    """Sent messages whose Sent copy could not be stored (storage full or read-only):
-    store it now, from the sent bytes (kept under raw/ since they were queued). Run by the
-    outbox sweep; while storage still fails, the next sweep tries again."""
-    stored = 0
-    rows = Outgoing.objects.filter(
-        status=OutgoingStatus.SENT,
-        sent_message__isnull=True,
-        last_error__startswith=wording.SENT_COPY_MISSING,
-    ).select_related("account")
-    for outgoing in rows[:100]:
-        try:
-            message = _store_sent_copy(outgoing, _read(outgoing.raw_file.name))
-        except OSError as exc:
-            log.warning("the Sent copy of outgoing %s is still not stored: %s", outgoing.pk, exc)
-            break
-        refused = json.loads(outgoing.last_error).get("refused", "")
-        Outgoing.objects.filter(pk=outgoing.pk, sent_message__isnull=True).update(
-            sent_message=message, last_error=refused
-        )
-        stored += 1
-    return stored
-
-
-# Sweeping ----------------------------------------------------------------------
-
-
-def due_for_delivery(now=None) -> list[int]:
-    """Ids to (re-)enqueue: stale queued rows and retries whose time has come.
-
-    Also resolves rows stuck in `sending` past the lease: a worker died. If it
-    died before DATA, the row is retried; if during DATA, the server may have
-    the message, so the row fails with an explanation rather than risk a
-    second copy.
-    """
-    now = now or timezone.now()
-    stuck = Outgoing.objects.filter(
-        status=OutgoingStatus.SENDING, claimed_at__lt=now - SENDING_LEASE
-    )
-    stuck.filter(data_started_at__isnull=True).update(
-        status=OutgoingStatus.RETRYING, next_attempt_at=now
-    )
-    stuck.filter(data_started_at__isnull=False).update(
-        status=OutgoingStatus.FAILED, last_error=wording.record(wording.STATUS_UNKNOWN)
-    )
-    return list(
-        Outgoing.objects.filter(
-            _due_queued(now) | Q(status=OutgoingStatus.RETRYING, next_attempt_at__lte=now),
-        ).values_list("pk", flat=True)
-    )
 
 
 # Drafts --------------------------------------------------------------------------
@@ -747,7 +552,10 @@ def queue_auto_reply(
 
 def _queue_bytes(account, data: bytes, *, to: str, subject: str, **fields) -> Outgoing:
     """A queued Outgoing row for finished message bytes (a read receipt, a rule's
-    forward); its task is enqueued after the commit."""
+    forward); its task is enqueued after the commit. A rule's forward or a vacation reply
+    past the owner's sending limits raises send_limits.OverLimit (a read receipt never)."""
+    if not fields.get("is_read_receipt"):
+        send_limits.check(account.user_id, recipients=len(fields["recipients"]), size=len(data))
     # Under raw/ like received mail: the Sent copy stored after delivery is the same file.
     name, _ = ingest.store_blob("raw", data, ".eml")
     now = timezone.now()

@@ -47,6 +47,7 @@ OUTBOX_STATES = [
     OutgoingStatus.SENDING,
     OutgoingStatus.RETRYING,
     OutgoingStatus.FAILED,
+    OutgoingStatus.UNKNOWN,
 ]
 # The list's own parameters, carried through actions so the list comes back as it was.
 LIST_PARAMS = ("q", "before", "after", "oldest", "account")

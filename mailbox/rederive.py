@@ -4,9 +4,11 @@ Everything but the raw message is derived from it (ENGINEERING.md: "byte-exact
 originals"), so when the parser learns to read mail better - parts sliced from the
 raw bytes instead of re-serialised, a named inline text part shown as the body, the
 text parts' charset for raw 8-bit headers, a local-part-only sender kept as an
-address - mail already stored is brought up to date here: its attachment rows and
-the header and body fields the parser fills. What the user did to a message (folder,
-flags, snooze, thread) is left alone.
+address, files inside winmail.dat and uuencoded blocks, signature parts no longer
+listed as attachments, undeclared Russian and Japanese headers - mail already stored
+is brought up to date here: its attachment rows and the header and body fields the
+parser fills. What the user did to a message (folder, flags, snooze, thread) is left
+alone.
 
 Safe to run twice: a message whose derived values already match is not written, so
 a second run reports no changes. New attachment files are written (content-addressed,
@@ -28,7 +30,7 @@ from django.db import transaction
 from mailcore import mime
 from mailcore.addresses import Address
 
-from .ingest import MAX_BODY_CHARS, store_blob
+from .ingest import MAX_BODY_CHARS, attachment_row, store_blob
 from .models import Attachment, Message
 from .search import name_initials, search_vector
 
@@ -46,6 +48,8 @@ DERIVED_FIELDS = (
     "text_body",
     "html_body",
     "has_attachments",
+    "protection",
+    "signer",
     "defects",
     "name_initials",
 )
@@ -94,13 +98,15 @@ def _derived(parsed: mime.ParsedMessage) -> dict[str, object]:
         "text_body": parsed.text_body,
         "html_body": parsed.html_body,
         "has_attachments": parsed.has_attachments,
+        "protection": parsed.protection,
+        "signer": parsed.signer[:320],
         "defects": parsed.defects[:50],
         "name_initials": name_initials(a.name for a in [from_, *parsed.to, *parsed.cc]),
     }
 
 
-def _row_key(filename: str, safe_name: str, ctype: str, size: int, sha: str, cid: str, inline):
-    return (filename[:1000], safe_name, ctype[:255], size, sha, cid[:998], bool(inline))
+def _row_key(filename: str, safe_name: str, ctype: str, size: int, sha: str, cid: str, *flags):
+    return (filename[:1000], safe_name, ctype[:255], size, sha, cid[:998], *map(bool, flags))
 
 
 def rederive_message(message: Message, *, dry_run: bool = False) -> list[str] | None:
@@ -116,11 +122,29 @@ def rederive_message(message: Message, *, dry_run: bool = False) -> list[str] | 
     changed = [name for name in DERIVED_FIELDS if getattr(message, name) != derived[name]]
     digests = [hashlib.sha256(part.payload).hexdigest() for part in parsed.attachments]
     wanted = [
-        _row_key(p.filename, p.safe_name, p.content_type, len(p.payload), d, p.content_id, p.inline)
+        _row_key(
+            p.filename,
+            p.safe_name,
+            p.content_type,
+            len(p.payload),
+            d,
+            p.content_id,
+            p.inline,
+            p.derived,
+        )
         for p, d in zip(parsed.attachments, digests, strict=True)
     ]
     stored = [
-        _row_key(a.filename, a.safe_name, a.content_type, a.size, a.sha256, a.content_id, a.inline)
+        _row_key(
+            a.filename,
+            a.safe_name,
+            a.content_type,
+            a.size,
+            a.sha256,
+            a.content_id,
+            a.inline,
+            a.derived,
+        )
         for a in message.attachments.order_by("id")
     ]
     if wanted != stored:
@@ -131,19 +155,7 @@ def rederive_message(message: Message, *, dry_run: bool = False) -> list[str] | 
     if "attachments" in changed:
         for part in parsed.attachments:
             name, digest = store_blob("attachments", part.payload)  # durable before the commit
-            rows.append(
-                Attachment(
-                    message=message,
-                    filename=part.filename[:1000],
-                    safe_name=part.safe_name,
-                    content_type=part.content_type[:255],
-                    size=len(part.payload),
-                    sha256=digest,
-                    content_id=part.content_id[:998],
-                    inline=part.inline,
-                    file=name,
-                )
-            )
+            rows.append(attachment_row(part, name, digest, message=message))
     for name in DERIVED_FIELDS:
         setattr(message, name, derived[name])
     update_fields = [name for name in changed if name != "attachments"]

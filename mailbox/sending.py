@@ -3,7 +3,7 @@
 - Send queues the message (outbox.queue_for_sending: bytes frozen, then the task after
   commit) with `send_after` = now + the owner's undo window (`undo_send_seconds`; 0 =
   at once); Send later queues it with the chosen time and `scheduled`.
-- Nothing delivers it before then, whoever asks: the claim (outbox._claim) refuses a
+- Nothing delivers it before then, whoever asks: the claim (delivery._claim) refuses a
   row whose `send_after` is in the future, so an early, redelivered or restarted task
   does nothing, and the sweep (outbox.due_for_delivery, run every minute by beat) only
   enqueues rows whose time has come. The database row is the truth: a restart of the
@@ -99,6 +99,8 @@ def too_late(outgoing: Outgoing, *, undo: bool = True) -> str:
         return gettext("Too late to change it: the message was sent.")
     if status == OutgoingStatus.FAILED:
         return gettext("Too late: sending was tried and failed; see the Outbox.")
+    if status == OutgoingStatus.UNKNOWN:
+        return gettext("Too late: the server may already have it; see the Outbox.")
     if undo:
         return gettext("Too late to undo: the message is being sent.")
     return gettext("Too late to change it: the message is being sent.")

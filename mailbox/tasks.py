@@ -11,7 +11,7 @@ from celery import shared_task
 from django.dispatch import receiver
 from django.utils import timezone
 
-from . import blobs_gc, importing, ingest, outbox, snooze
+from . import blobs_gc, importing, ingest, outbox, polling, snooze
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +23,48 @@ def poll_account(account_id: int) -> str:
     return str(ingest.poll_account(account_id))
 
 
+# The local fast path's poll waits for a poll of the account already running (it may
+# have started before the mail arrived): tried again this often, this many times.
+LOCAL_POLL_RETRY_SECONDS = 5
+LOCAL_POLL_RETRIES = 3
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def poll_account_now(self, account_id: int) -> str:
+    """Poll an account that mail on this instance was just sent to (mailbox.polling)."""
+    result = ingest.poll_account(account_id)
+    if result.locked and self.request.retries < LOCAL_POLL_RETRIES:
+        raise self.retry(countdown=LOCAL_POLL_RETRY_SECONDS)
+    return str(result)
+
+
+@receiver(outbox.recipients_accepted)
+def poll_local_recipients(sender, account, addresses, **kwargs) -> None:
+    # Rate-limited per account (polling.claim_local_poll). If the broker is down, the
+    # mail simply comes with the account's next scheduled poll.
+    try:
+        for account_id, delay in polling.claim_local_polls(account, addresses):
+            if delay:
+                poll_account_now.apply_async((account_id,), countdown=delay.total_seconds())
+            else:
+                poll_account_now.delay(account_id)
+    except Exception:  # noqa: BLE001 - the send succeeded; only the shortcut is lost
+        log.warning("could not enqueue the local polls after a send by account %s", account.pk)
+
+
 @shared_task(ignore_result=True)
 def dispatch_polls() -> int:
     """Run every minute by beat: enqueue a poll for each account that is due."""
     due = ingest.due_account_ids()
-    for account_id in due:
-        poll_account.delay(account_id)
+    enqueue_polls(due)
     return len(due)
+
+
+def enqueue_polls(account_ids: list[int]) -> None:
+    """A poll task for each account, through one producer (bench.polling times this)."""
+    with poll_account.app.producer_or_acquire() as producer:
+        for account_id in account_ids:
+            poll_account.apply_async((account_id,), producer=producer)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 
 from mailcore import sanitize
 
-from . import row_urls, threading
+from . import invitations, row_urls, threading
 from .models import Attachment, Folder, Message, TrustedSender
 
 # What the card of a message needs beside it (card_context's keys).
@@ -30,6 +30,7 @@ CARD_KEYS = (
     "remote_blocked",
     "body_on_dark",
     "delivery",
+    "invitations",
 )
 
 
@@ -73,6 +74,8 @@ def card_context(message: Message, *, attachments, show_remote: bool) -> dict:
     return {
         "message": message,
         "attachments": attachments,
+        # Calendar attachments read as event cards (mailbox.invitations).
+        "invitations": invitations.events_of(a for a in attachments if invitations.is_calendar(a)),
         # render_plain_text escapes everything it does not generate itself.
         "text_html": mark_safe(sanitize.render_plain_text(message.text_body))  # noqa: S308
         if message.text_body and not message.html_body

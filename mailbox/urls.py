@@ -4,7 +4,9 @@ from . import (
     views,
     views_archive,
     views_compose,
+    views_delivery,
     views_folders,
+    views_parts,
     views_search,
     views_sending,
     views_signature_images,
@@ -82,12 +84,32 @@ urlpatterns = [
         views.download_attachment,
         name="download_attachment",
     ),
+    # A forwarded message (message/rfc822 attachment) opened as a message (views_parts).
+    path(
+        "mail/<int:pk>/attachments/<int:attachment_pk>/message/",
+        views_parts.attached_message,
+        name="attached_message",
+    ),
+    path(
+        "mail/<int:pk>/attachments/<int:attachment_pk>/message/body/",
+        views_parts.attached_message_body,
+        name="attached_message_body",
+    ),
+    path(
+        "mail/<int:pk>/attachments/<int:attachment_pk>/message/files/<int:index>/",
+        views_parts.attached_message_file,
+        name="attached_message_file",
+    ),
     path("mail/<int:pk>/reply/", views_compose.reply, name="reply"),
     path("mail/<int:pk>/forward/", views_compose.forward, name="forward"),
     path("mail/<int:pk>/read-receipt/", views_compose.send_read_receipt, name="send_read_receipt"),
     path("compose/", views_compose.compose_view, name="compose"),
     path("compose/<int:pk>/", views_compose.compose_view, name="compose_edit"),
     path("compose/<int:pk>/cancel/", views_compose.cancel_outgoing, name="cancel_outgoing"),
+    # Delivery: its attempts, and Delivery unknown's choices (mailbox.views_delivery).
+    path("outbox/<int:pk>/", views_delivery.delivery, name="outgoing_delivery"),
+    path("outbox/<int:pk>/send-again/", views_delivery.send_again, name="send_again"),
+    path("outbox/<int:pk>/mark-sent/", views_delivery.mark_as_sent, name="mark_as_sent"),
     # Undo send and Send later (mailbox.sending), autosave.
     path("compose/<int:pk>/undo/", views_sending.take_back, {"then": "undo"}, name="undo_send"),
     path(

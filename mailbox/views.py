@@ -35,6 +35,7 @@ from mailcore.zipstream import ZipMember, stream_zip
 
 from . import (
     actions,
+    export,
     folders,
     listing,
     names,
@@ -393,6 +394,11 @@ def download_all(request, pk: int):
     parts = list(message.attachments.filter(inline=False))
     if not parts:
         raise Http404("No attachments")
+    try:  # bounded like every download of many files (WEBMAIL_MAX_EXPORT_BYTES)
+        export.check_bounds(len(parts), sum(p.size for p in parts), attachments=True)
+    except export.TooLarge as exc:
+        flash.error(request, exc.text())
+        return redirect("read_message", pk=message.pk)
     used: set[str] = set()
     # Streamed as it is zipped: each file is read from storage (a local file or an S3
     # object) in chunks when its turn comes, so the first bytes leave at once and memory

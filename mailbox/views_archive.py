@@ -7,12 +7,15 @@ mailbox.export or mailbox.importing.
 
 import logging
 from functools import partial
+from urllib.parse import urlencode
 
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
@@ -39,6 +42,16 @@ def _download(result: export.Export) -> StreamingHttpResponse:
     return response
 
 
+def _asked_from(request, key: str, query: str) -> str:
+    """Where a refused download was asked for (a list, or Settings), else its list."""
+    back = request.headers.get("Referer", "")
+    if url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        return back
+    if key == search_pages.SCOPE:
+        return reverse("search") + "?" + urlencode({"q": query})
+    return pages.list_url(key)
+
+
 @require_GET
 def export_folder(request):
     """A folder (?folder=inbox or user:12), narrowed like its list (?q=, ?account=)."""
@@ -58,7 +71,11 @@ def export_folder(request):
     if query:
         name = _("%(folder)s search %(query)s") % {"folder": name, "query": query}
     fmt = FormatChoice(request.GET).chosen()
-    return _download(export.export(request.user, messages, fmt, name))
+    try:
+        return _download(export.export(request.user, messages, fmt, name))
+    except export.TooLarge as exc:
+        flash.error(request, exc.text())
+        return redirect(_asked_from(request, key, query))
 
 
 @require_POST
@@ -72,14 +89,22 @@ def export_selection(request):
         return redirect(pages.list_url(folder, request.POST.get("list", "")))
     fmt = FormatChoice(request.POST).chosen()
     messages = export.selected_messages(request.user, ids)
-    return _download(export.export(request.user, messages, fmt, _("Selected messages")))
+    try:
+        return _download(export.export(request.user, messages, fmt, _("Selected messages")))
+    except export.TooLarge as exc:
+        flash.error(request, exc.text())
+        return redirect(pages.list_url(folder, request.POST.get("list", "")))
 
 
 @require_GET
 def export_account(request):
     """All of the user's mail, every folder, as one zip."""
     fmt = FormatChoice(request.GET).chosen()
-    return _download(export.account_export(request.user, fmt))
+    try:
+        return _download(export.account_export(request.user, fmt))
+    except export.TooLarge as exc:
+        flash.error(request, exc.text())
+        return redirect("import_export")
 
 
 @csrf_exempt  # checked below, once the size limit is the first upload handler

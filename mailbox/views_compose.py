@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.formatting import file_size
 from mailcore import mime
 
-from . import outbox, rich_compose, views_sending
+from . import outbox, rich_compose, send_limits, views_sending
 from .forms import AttachmentUploadForm, ComposeForm, attachment_limit_error, sender_key
 from .forms_send import DraftVersionForm, ScheduleForm
 from .models import Folder, Message, Outgoing, OutgoingAttachment
@@ -96,6 +96,8 @@ def compose_view(request, pk: int | None = None):
                     )
                 except outbox.NotSendable as exc:
                     form.add_error(None, str(exc))
+                except send_limits.OverLimit as exc:  # saved in Drafts, not queued
+                    form.add_error(None, exc.text())
                 except ValueError as exc:  # the builder refused it; its reason is technical
                     form.add_error(
                         None,

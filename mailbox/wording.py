@@ -6,6 +6,9 @@ server's reply is one of the values, shown as the server sent it; a column that 
 only a server's reply, or text stored before codes existed, is shown as it is.
 """
 
+from datetime import datetime
+
+from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 
 from accounts import mail_errors, outcomes
@@ -14,7 +17,7 @@ from accounts.formatting import file_size
 # Outgoing.last_error: these, or why the SMTP server could not take the message
 # (accounts.mail_errors: a server's reply alone, or one of mailcore's failure codes).
 GAVE_UP = "gave_up"  # values: attempts, error (the last one, as mail_errors stores it)
-STATUS_UNKNOWN = "status_unknown"  # a worker died during DATA
+STATUS_UNKNOWN = "status_unknown"  # values: server, at (ISO): lost after the final dot
 SENT_COPY_NOT_STORED = "sent_copy_not_stored"  # values: storage (a mail_errors STORAGE_* code)
 
 # SkippedMessage.reason
@@ -36,11 +39,23 @@ def _gave_up(attempts: int, reply: str = "", error: str | None = None) -> str:
     ) % {"count": attempts, "error": said}
 
 
-def _status_unknown() -> str:
+def _status_unknown(server: str = "", at: str = "") -> str:
+    if not server or not at:  # recorded before the server and time were kept
+        return gettext(
+            "Delivery status unknown: sending was interrupted after the server may have "
+            "accepted the message. Check with the recipients before sending again."
+        )
+    try:
+        when = formats.date_format(
+            timezone.localtime(datetime.fromisoformat(at)), "DATETIME_FORMAT"
+        )
+    except ValueError:
+        when = at
     return gettext(
-        "Delivery status unknown: sending was interrupted after the server may have "
-        "accepted the message. Check with the recipients before sending again."
-    )
+        "Delivery unknown: the connection to %(server)s was lost at %(when)s, after the "
+        "whole message was sent and before the server confirmed it. The server may have "
+        "accepted it. Check with the recipients, then choose Send again or Mark as sent."
+    ) % {"server": server, "when": when}
 
 
 def _sent_copy_not_stored(storage: str = "", refused: str = "") -> str:

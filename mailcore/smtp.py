@@ -28,6 +28,20 @@ from .security import Security, tls_context
 
 log = logging.getLogger(__name__)
 
+# The steps of a session, as `on_step` names them and SMTPError.step records the one a
+# failure happened at: the command about to be sent (or the connection being opened).
+CONNECT, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, DOT = (
+    "connect",
+    "ehlo",
+    "starttls",
+    "auth",
+    "mail",
+    "rcpt",
+    "data",
+    "dot",
+)
+STEPS = (CONNECT, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, DOT)
+
 
 class SMTPError(failures.ServerError):
     """Base class: `kind`, `values` and `reply` as mailcore.failures describes them, and
@@ -44,6 +58,7 @@ class SMTPError(failures.ServerError):
     ) -> None:
         super().__init__(message, kind=kind, reply=reply, values=values)
         self.code = code
+        self.step = ""  # send_message: the step it failed at (CONNECT … DOT)
 
     @property
     def is_temporary(self) -> bool:
@@ -65,6 +80,39 @@ class SMTPDestinationRefused(SMTPConnectionError):
     @property
     def is_temporary(self) -> bool:
         return False
+
+
+class SMTPDeliveryUnknown(SMTPConnectionError):
+    """The connection failed (dropped, timed out) after the final "." was written and
+    before its reply was read: the server may have accepted the message, or not. Never
+    retried automatically (a retry may be a second copy): `is_temporary` is False."""
+
+    @property
+    def is_temporary(self) -> bool:
+        return False
+
+    results: dict[str, RecipientResult] = {}  # noqa: RUF012 - set per instance
+
+
+class _AfterDot(Exception):
+    """Inside _transaction: `exc` happened between writing the "." and reading its reply."""
+
+    def __init__(self, exc: BaseException, results: dict[str, RecipientResult]) -> None:
+        super().__init__(exc)
+        self.exc = exc
+        self.results = results
+
+
+def _delivery_unknown(failure: _AfterDot, host: str, port: int) -> SMTPDeliveryUnknown:
+    kind, text, _ = _os_reason(failure.exc, host, port)
+    error = SMTPDeliveryUnknown(
+        f"{text} This happened after the message was sent and before the server confirmed "
+        "it: the server may have accepted it.",
+        kind=kind,
+        values={"host": host, "port": port},
+    )
+    error.results = dict(failure.results)  # the RCPT replies of the session
+    return error
 
 
 class SMTPProtocolError(SMTPError):
@@ -180,12 +228,14 @@ def open_session(
     ssl_context: ssl.SSLContext | None = None,
     local_hostname: str | None = None,
     policy: destinations.Policy | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> smtplib.SMTP:
     """Connect, EHLO (HELO if EHLO is refused), STARTTLS if asked, AUTH if a login is given.
 
     `policy` (mailcore.destinations) is checked here, on the addresses the socket then
     connects to; a refusal is SMTPDestinationRefused. None: no check. An error raised
-    after the server's 220 greeting has `greeted` set.
+    after the server's 220 greeting has `greeted` set. `on_step` is called with CONNECT,
+    EHLO, STARTTLS and AUTH as each begins.
     """
     greeting: list[bool] = []
     try:
@@ -201,6 +251,7 @@ def open_session(
             local_hostname=local_hostname,
             policy=policy,
             greeting=greeting,
+            on_step=on_step or (lambda step: None),
         )
     except SMTPError as exc:
         exc.greeted = bool(greeting)
@@ -220,6 +271,7 @@ def _open_session(
     local_hostname: str | None,
     policy: destinations.Policy | None,
     greeting: list[bool],
+    on_step: Callable[[str], None],
 ) -> smtplib.SMTP:
     context = ssl_context
     if context is None and security is not Security.NONE:
@@ -227,6 +279,7 @@ def _open_session(
     client: smtplib.SMTP | None = None
     try:
         addresses = None
+        on_step(CONNECT)
         if policy is not None:
             addresses = destinations.check(host, port, policy)
         if security is Security.SSL:
@@ -243,8 +296,10 @@ def _open_session(
                 host, port, local_hostname=local_hostname, timeout=timeout, addresses=addresses
             )
         greeting.append(True)  # the constructor read the 220 greeting
+        on_step(EHLO)
         client.ehlo_or_helo_if_needed()
         if security is Security.STARTTLS:
+            on_step(STARTTLS)
             if not client.has_extn("starttls"):
                 raise SMTPProtocolError(
                     "The server does not offer STARTTLS.", kind=failures.STARTTLS_UNSUPPORTED
@@ -256,6 +311,7 @@ def _open_session(
                 raise SMTPConnectionError(
                     reply, exc.smtp_code, kind=failures.STARTTLS_REFUSED, reply=reply
                 ) from None
+            on_step(EHLO)
             client.ehlo_or_helo_if_needed()
     except SMTPError:
         _close(client)
@@ -271,6 +327,7 @@ def _open_session(
         _close(client)
         raise _os_error(exc, host, port) from None
     if username:
+        on_step(AUTH)
         try:
             client.login(username, password)
         except smtplib.SMTPAuthenticationError as exc:
@@ -378,6 +435,14 @@ def check_login(
 
 _FORBIDDEN_IN_ADDRESS = re.compile(r"[\x00-\x20\x7f<>]")
 _LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _no_delay(client: smtplib.SMTP) -> None:
+    try:
+        client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass
 
 
 def xtext(value: str) -> str:
@@ -409,8 +474,9 @@ def send_message(
     request_dsn: bool = False,
     envid: str | None = None,
     local_hostname: str | None = None,
-    before_data: Callable[[], None] | None = None,
+    before_dot: Callable[[], None] | None = None,
     policy: destinations.Policy | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> SendOutcome:
     """Submit `data` (the whole message, CRLF line endings) to `recipients`.
 
@@ -426,9 +492,13 @@ def send_message(
     Raises SMTPConnectionError (unreachable, TLS, timeout, dropped), SMTPAuthError,
     SMTPProtocolError (STARTTLS or SMTPUTF8 missing), SMTPSendError (MAIL or DATA
     refused, or 421 to RCPT); ValueError for an empty recipient list or a malformed address.
-    `before_data` is called just before DATA: from then on the server may have the
-    message, which is what the caller must know after a crash. `policy`: see open_session
-    (a refused destination is SMTPDestinationRefused, and nothing is sent).
+    The one moment whose outcome is unknown is between writing the final "." and reading
+    its reply: `before_dot` is called immediately before the "." is written (the caller
+    marks it, for a crash), and a dropped connection or a timeout inside it raises
+    SMTPDeliveryUnknown; any failure before it means the server has not taken the message.
+    `on_step` is called as each step (CONNECT … DOT) begins (the caller renews its lease,
+    records progress); an SMTPError raised has `step`, the step it failed at. `policy`:
+    see open_session (a refused destination is SMTPDestinationRefused, nothing is sent).
     """
     if not isinstance(data, bytes | bytearray):
         raise TypeError("data must be bytes")
@@ -444,19 +514,32 @@ def send_message(
         raise ValueError("No recipients.")
     # smtplib sends bytes as is; make bare CR or LF proper CRLF line ends.
     payload = _LINE_ENDINGS.sub(b"\r\n", bytes(data))
+    current = [CONNECT]
 
-    client = open_session(
-        host,
-        port,
-        security,
-        username,
-        password,
-        verify_tls=verify_tls,
-        timeout=timeout,
-        ssl_context=ssl_context,
-        local_hostname=local_hostname,
-        policy=policy,
-    )
+    def step(name: str) -> None:
+        current[0] = name
+        if on_step is not None:
+            on_step(name)
+
+    try:
+        client = open_session(
+            host,
+            port,
+            security,
+            username,
+            password,
+            verify_tls=verify_tls,
+            timeout=timeout,
+            ssl_context=ssl_context,
+            local_hostname=local_hostname,
+            policy=policy,
+            on_step=step,
+        )
+    except SMTPError as exc:
+        exc.step = current[0]
+        raise
+    error: SMTPError | None = None
+    outcome = SendOutcome()
     try:
         outcome = _transaction(
             client,
@@ -465,17 +548,24 @@ def send_message(
             payload,
             request_dsn=request_dsn,
             envid=envid,
-            before_data=before_data,
+            before_dot=before_dot,
+            step=step,
         )
-    except SMTPError:
+    except _AfterDot as exc:
+        _close(client)
+        error = _delivery_unknown(exc, host, port)
+    except SMTPError as exc:
         _quit(client)
-        raise
+        error = exc
     except smtplib.SMTPResponseException as exc:  # e.g. smtplib's own checks
         _quit(client)
-        raise SMTPProtocolError(_reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code) from None
+        error = SMTPProtocolError(_reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code)
     except (OSError, smtplib.SMTPException) as exc:  # SMTPException is an OSError too
         _close(client)
-        raise _os_error(exc, host, port) from None
+        error = _os_error(exc, host, port)
+    if error is not None:
+        error.step = current[0]
+        raise error
     _quit(client)
     log.info(
         "SMTP %s:%s: %d of %d recipients accepted%s",
@@ -519,7 +609,8 @@ def _transaction(
     *,
     request_dsn: bool,
     envid: str | None,
-    before_data: Callable[[], None] | None,
+    before_dot: Callable[[], None] | None,
+    step: Callable[[str], None],
 ) -> SendOutcome:
     dsn = client.has_extn("dsn")
     use_dsn = request_dsn and dsn
@@ -542,6 +633,7 @@ def _transaction(
         if envid:
             mail_options.append(f"ENVID={xtext(envid)}")
 
+    step(MAIL)
     code, message = _command(client, "MAIL", [f"FROM:<{envelope_from}>", *mail_options])
     if not 200 <= code < 300:
         raise SMTPSendError(_reply_text(code, message), code, stage="mail")
@@ -553,6 +645,7 @@ def _transaction(
             rcpt_options.append("NOTIFY=SUCCESS,FAILURE")
             if address.isascii():  # non-ASCII would need RFC 6533's utf-8 type
                 rcpt_options.append(f"ORCPT=rfc822;{xtext(address)}")
+        step(RCPT)
         code, message = _command(client, "RCPT", [f"TO:<{address}>", *rcpt_options])
         outcome.results[address] = RecipientResult(
             code=code, reply=_reply_text(code, message), accepted=200 <= code < 300
@@ -569,19 +662,25 @@ def _transaction(
             pass
         return outcome
 
-    if before_data is not None:
-        before_data()
+    step(DATA)
+    code, message = _command(client, "DATA", [])  # _command refuses a reply without a code
+    if code != 354:
+        raise SMTPSendError(_reply_text(code, message), code, stage="data", results=outcome.results)
+    # The message, dot-stuffed, as smtplib's data() writes it; then the final "." on its
+    # own, so that the unknown moment (before_dot … its reply) is exactly that line.
+    body = _LEADING_DOT.sub(b"..", payload)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    client.send(body)
+    _no_delay(client)  # the short "." line goes out now (no Nagle wait for an ACK)
+    step(DOT)
+    if before_dot is not None:
+        before_dot()
     try:
-        code, message = client.data(payload)
-    except smtplib.SMTPDataError as exc:
-        if exc.smtp_code < 0:
-            raise _unintelligible("DATA", _reply_text(exc.smtp_code, exc.smtp_error)) from None
-        raise SMTPSendError(
-            _reply_text(exc.smtp_code, exc.smtp_error),
-            exc.smtp_code,
-            stage="data",
-            results=outcome.results,
-        ) from None
+        client.send(b".\r\n")
+        code, message = client.getreply()
+    except OSError as exc:  # smtplib's SMTPServerDisconnected is an OSError too
+        raise _AfterDot(exc, outcome.results) from None
     if not 200 <= code < 300:
         if code < 0:
             raise _unintelligible("DATA", _reply_text(code, message))

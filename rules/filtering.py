@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from django.utils.crypto import salted_hmac
 
 from accounts.models import MailAccount
-from mailbox import outbox
-from mailbox.arrival import Arrival
+from mailbox import outbox, send_limits
+from mailbox.arrival import Arrival, per_poll
 from mailbox.models import Folder, Message
 from mailcore.rules import (
     MessageFacts,
@@ -62,7 +62,7 @@ def enabled_rules(user_id: int) -> list[Rule]:
 
 def apply_rules(account: MailAccount, fetched: Fetched, arrival: Arrival) -> None:
     """The arrival filter: evaluate the user's rules and apply what they decide."""
-    rules = enabled_rules(account.user_id)
+    rules = per_poll(("rules", account.user_id), lambda: enabled_rules(account.user_id))
     if not rules:
         return
     facts = message_facts(fetched.raw, account.email, parsed=fetched.parsed)
@@ -111,12 +111,17 @@ def apply_outcome(
 
 def _forward_step(account: MailAccount, raw: bytes, address: str, token: str, rule_name: str):
     def forward(message: Message) -> None:
-        outbox.queue_redirect(
-            account,
-            forward_copy(raw, token),
-            address,
-            subject=message.subject,
-            rule_name=rule_name,
-        )
+        try:
+            outbox.queue_redirect(
+                account,
+                forward_copy(raw, token),
+                address,
+                subject=message.subject,
+                rule_name=rule_name,
+            )
+        except send_limits.OverLimit as exc:  # counted like mail the user sends
+            send_limits.log_refused(
+                exc, owner_id=account.user_id, account_id=account.pk, what="forward"
+            )
 
     return forward

@@ -28,8 +28,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import MailAccount, SendAs
-from mailbox import outbox
-from mailbox.arrival import Arrival
+from mailbox import outbox, send_limits
+from mailbox.arrival import Arrival, per_poll
 from mailbox.models import Folder
 from mailcore import compose
 from mailcore.addresses import Address
@@ -85,7 +85,9 @@ def reply_on_arrival(account: MailAccount, fetched: Fetched, arrival: Arrival) -
     """The arrival filter: queue a vacation reply for ``fetched`` if one is due."""
     if arrival.blocked or arrival.folder in UNANSWERED_FOLDERS:
         return
-    vacation = VacationReply.objects.filter(account=account, enabled=True).first()
+    vacation = per_poll(
+        ("vacation", account.pk), VacationReply.objects.filter(account=account, enabled=True).first
+    )
     if vacation is None or not is_active(vacation, user_today(account.user, now())):
         return
     facts = message_facts(fetched.raw, account.email, parsed=fetched.parsed)
@@ -158,7 +160,19 @@ def queue_reply(
     target: str,
     from_address: str,
 ):
-    """Claim ``target`` for this period and queue the reply (an ``after_store`` step)."""
+    """Claim ``target`` for this period and queue the reply (an ``after_store`` step).
+    Past the owner's sending limits (mailbox.send_limits) there is no reply, and no claim:
+    the sender's next message may have one."""
+    try:
+        return _claim_and_queue(vacation, account, fetched, target, from_address)
+    except send_limits.OverLimit as exc:
+        send_limits.log_refused(
+            exc, owner_id=account.user_id, account_id=account.pk, what="vacation"
+        )
+        return None
+
+
+def _claim_and_queue(vacation, account, fetched, target, from_address):
     with transaction.atomic():
         if not claim(vacation, target, now()):
             log.info("vacation reply to this sender already sent this period")

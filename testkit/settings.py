@@ -19,6 +19,9 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # tests of the destination policy turn this off with the `settings` fixture.
 os.environ.setdefault("WEBMAIL_ALLOW_PRIVATE_MAIL_HOSTS", "true")
 os.environ.setdefault("WEBMAIL_MAIL_PORTS", "1024-65535")
+# Eager tasks would poll the recipients' accounts inside every test that sends; the tests
+# of the local fast path (tests/mailbox/test_local_polling.py) turn it on.
+os.environ.setdefault("WEBMAIL_LOCAL_POLL_SECONDS", "0")
 
 from webmail.settings import *  # noqa: E402,F403
 
@@ -27,6 +30,8 @@ MEDIA_ROOT = os.environ.get("WEBMAIL_TEST_MEDIA_ROOT") or tempfile.mkdtemp(
     prefix="webmail-test-media-"
 )
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
+# A test that starts a real worker gives it, and the tasks it enqueues, a queue of its own.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("WEBMAIL_TEST_QUEUE", "celery")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

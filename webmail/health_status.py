@@ -31,6 +31,7 @@ from .celery import app
 
 ACCOUNTS_PER_PAGE = 50
 WAITING = [OutgoingStatus.QUEUED, OutgoingStatus.SENDING, OutgoingStatus.RETRYING]
+STUCK = [OutgoingStatus.FAILED, OutgoingStatus.UNKNOWN]  # waiting for their owner
 # Beat sends its tasks every minute; later than this, it has probably stopped.
 BEAT_LATE_AFTER = timedelta(minutes=3)
 PERMISSION = "accounts.view_mailaccount"
@@ -75,7 +76,7 @@ def answering_workers(timeout: float, celery_app=app) -> list[Worker]:
 
 def outbox_summary(now: datetime) -> dict:
     counts = dict(
-        Outgoing.objects.filter(status__in=[*WAITING, OutgoingStatus.FAILED])
+        Outgoing.objects.filter(status__in=[*WAITING, *STUCK])
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")
@@ -92,7 +93,7 @@ def outbox_summary(now: datetime) -> dict:
         "states": [
             (label, counts.get(value, 0))
             for value, label in OutgoingStatus.choices
-            if value in (*WAITING, OutgoingStatus.FAILED)
+            if value in (*WAITING, *STUCK)
         ],
         "scheduled": Outgoing.objects.filter(
             status=OutgoingStatus.QUEUED, send_after__gt=now

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "mailbox",
     "rules",
     "contacts",
+    "security",
 ]
 
 MIDDLEWARE = [
@@ -106,6 +107,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): whether this session passed the second step.
     "django_otp.middleware.OTPMiddleware",
+    # Signed-in sessions: last activity (at most every few minutes), a cycled key.
+    "security.middleware.SessionActivityMiddleware",
     # After authentication: a logged-in user's language wins over LocaleMiddleware's pick.
     "accounts.middleware.UserLanguageMiddleware",
     # Before anything reads the body: the small limit for all but compose's text.
@@ -169,6 +172,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sessions end after this many days without use (security/sessions.py): with "Remember
+# me" the cookie lasts that long past the last activity, without it the browser session.
+# Activity is recorded, and the expiry pushed forward, at most every
+# WEBMAIL_SESSION_SEEN_MINUTES (so most requests write nothing).
+WEBMAIL_SESSION_IDLE_DAYS = env.int("WEBMAIL_SESSION_IDLE_DAYS", default=14)
+if WEBMAIL_SESSION_IDLE_DAYS < 1:
+    raise SystemExit("webmail: WEBMAIL_SESSION_IDLE_DAYS must be at least 1.")
+SESSION_COOKIE_AGE = WEBMAIL_SESSION_IDLE_DAYS * 24 * 60 * 60
+WEBMAIL_SESSION_SEEN_MINUTES = 5
+# Days the login history (security.LoginEvent) is kept; older attempts go daily.
+WEBMAIL_LOGIN_HISTORY_DAYS = env.int("WEBMAIL_LOGIN_HISTORY_DAYS", default=365)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -301,6 +315,15 @@ WEBMAIL_STATUS_INSPECT_TIMEOUT = env.float("WEBMAIL_STATUS_INSPECT_TIMEOUT", def
 
 # How often open pages ask whether new mail has arrived (seconds).
 WEBMAIL_NEW_MAIL_SECONDS = env.int("WEBMAIL_NEW_MAIL_SECONDS", default=30)
+# Mail between local users in seconds (mailbox/polling.py): right after a send, the
+# accounts of this instance the mail was accepted for are polled at once when their POP3
+# host is the SMTP host that accepted it, or their address is in one of
+# WEBMAIL_LOCAL_MAIL_DOMAINS (domains whose mail your own server delivers in seconds).
+# At most one such poll per account per WEBMAIL_LOCAL_POLL_SECONDS (0 turns it off).
+WEBMAIL_LOCAL_POLL_SECONDS = env.int("WEBMAIL_LOCAL_POLL_SECONDS", default=10)
+WEBMAIL_LOCAL_MAIL_DOMAINS = [
+    d.strip().lower().rstrip(".") for d in env.list("WEBMAIL_LOCAL_MAIL_DOMAINS", default=[])
+]
 
 # Mail limits.
 WEBMAIL_MAX_ATTACHMENT_BYTES = env.int("WEBMAIL_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
@@ -314,6 +337,22 @@ WEBMAIL_MAX_FORM_BYTES = env.int("WEBMAIL_MAX_FORM_BYTES", default=2_621_440)
 # Forwarding inline quotes at most this much text; a longer message is attached whole.
 WEBMAIL_FORWARD_INLINE_MAX_BYTES = env.int("WEBMAIL_FORWARD_INLINE_MAX_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBMAIL_MAX_MESSAGE_BYTES, WEBMAIL_MAX_FORM_BYTES)
+
+# Abuse limits per user (mailbox/send_limits.py; README "Running in production"), checked
+# when a message is queued; an administrator can set others for one user (User admin).
+# Messages queued in any 60 minutes, recipients of one message, recipients in any 24 hours
+# (rules' forwards and vacation replies count, read receipts do not), and the bytes of a
+# user's messages still waiting to be sent (queued, scheduled, retrying).
+WEBMAIL_SEND_PER_HOUR = env.int("WEBMAIL_SEND_PER_HOUR", default=100)
+WEBMAIL_RECIPIENTS_PER_MESSAGE = env.int("WEBMAIL_RECIPIENTS_PER_MESSAGE", default=100)
+WEBMAIL_RECIPIENTS_PER_DAY = env.int("WEBMAIL_RECIPIENTS_PER_DAY", default=1000)
+WEBMAIL_MAX_PENDING_BYTES = env.int("WEBMAIL_MAX_PENDING_BYTES", default=200 * 1024 * 1024)
+# One download of many messages (a folder, a search, a selection, all mail as mbox or a zip
+# of .eml files; a message's "Download all" zip): refused before it starts past these.
+# Memory stays flat whatever the size (it streams); the zip's directory spools to disk at
+# about 100 bytes a message, which the message count bounds.
+WEBMAIL_MAX_EXPORT_BYTES = env.int("WEBMAIL_MAX_EXPORT_BYTES", default=10 * 1024**3)
+WEBMAIL_MAX_EXPORT_MESSAGES = env.int("WEBMAIL_MAX_EXPORT_MESSAGES", default=500_000)
 
 # Where users' POP3/SMTP servers may be (mailcore.destinations; README "Running in
 # production"): checked on the form, and on the resolved address at every connection.
@@ -377,6 +416,8 @@ CELERY_BEAT_SCHEDULE = {
     "wake-snoozed": {"task": "mailbox.tasks.wake_snoozed", "schedule": 60.0},
     # Unreferenced blobs (deleted mail, discarded drafts), past a grace period.
     "gc-blobs": {"task": "mailbox.tasks.gc_blobs", "schedule": 7 * 24 * 3600.0},
+    # Expired sessions (Django's clearsessions) and login history past its keeping time.
+    "prune-sessions": {"task": "security.tasks.prune", "schedule": 24 * 3600.0},
 }
 
 # Production hardening; `manage.py check --deploy` is clean with DEBUG=false

@@ -47,6 +47,7 @@ urlpatterns = [
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("settings/accounts/", include("accounts.urls")),
     path("settings/rules/", include("rules.urls")),
+    path("settings/security/", include("security.urls")),
     path("contacts/", include("contacts.urls")),
     path("", include("mailbox.urls")),
 ]

@@ -14,6 +14,8 @@ The modules, from the bottom up (none imports one above it):
 * :mod:`.structure` - bytes to a tree of parts (fast splitter, stdlib parser), each
   part's payload a slice of the raw message;
 * :mod:`.message` - :class:`ParsedMessage`, :class:`Attachment` and ``parse_headers``;
+* :mod:`.uu`, :mod:`.tnef`, :mod:`.smime` - uuencoded files, the files and body
+  inside winmail.dat, S/MIME detached signatures checked against their certificate;
 * :mod:`.parts` - ``parse_message``: parts sorted into bodies and attachments
   (the body selection rules are documented there), safe file names.
 """

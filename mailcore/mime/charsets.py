@@ -3,7 +3,8 @@
 Labels are read the way browsers read them (WHATWG Encoding): a label whose real-world
 traffic needs a superset codec gets it, a codec that is no text encoding or is dangerous
 is refused, and undeclared or mislabelled 8-bit data is guessed (UTF-8, then the
-message's own charset, then Korean, then Western). Nothing here raises on bad data.
+message's own charset, then the most plausible of Korean, Japanese, Western and
+Cyrillic, Korean winning ties). Nothing here raises on bad data.
 """
 
 from __future__ import annotations
@@ -173,14 +174,89 @@ def _decode_unlabelled(data: bytes) -> tuple[str, str | None]:
 
 
 def guess_8bit(data: bytes, hint: str | None) -> tuple[str, str]:
-    """Undeclared 8-bit bytes: UTF-8, then the message's charset, then Korean, then Western."""
-    names = _HEADER_GUESSES if hint is None else ("utf-8", hint, *_HEADER_GUESSES[1:])
-    for name in names:
+    """Undeclared 8-bit bytes: UTF-8, then the message's charset, then the best-scoring
+    reading among Korean, Japanese, Western and Cyrillic (see :func:`_plausibility`),
+    Korean winning ties; Latin-1 if none decodes."""
+    for name in ("utf-8",) if hint is None else ("utf-8", hint):
         try:
             return data.decode(name), name
         except UnicodeDecodeError:
             pass
+    best: tuple[float, str, str] | None = None
+    for name in _GUESSES:
+        try:
+            text = data.decode(name)
+        except UnicodeDecodeError:
+            continue
+        score = _plausibility(text[:_SCORED_CHARS], name)
+        if best is None or score > best[0]:
+            best = (score, text, name)
+    if best is not None:
+        return best[1], best[2]
     return data.decode("latin-1"), "latin-1"
+
+
+# Candidates for undeclared 8-bit text, in the order that wins a tie (Korean first: it is
+# this webmail's first language). charset-normalizer was measured on header-length text
+# and guessed wrong too often to be trusted here (Russian "Узнай" as cp932 "ﾓ鈿琺",
+# "Réunion" as cp1006): its statistics need more text than a Subject holds.
+_GUESSES = ("cp949", "cp932", "cp1252", "cp1251")
+_SCORED_CHARS = 2000
+_WORD = re.compile(r"[^\s\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]+")
+_TYPOGRAPHIC = frozenset("\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2022\u2026\u00a0")
+
+
+@functools.lru_cache(maxsize=4096)
+def _common_hangul(ch: str) -> bool:
+    """One of the 2,350 syllables of KS X 1001 (EUC-KR), which nearly all Korean uses;
+    Shift_JIS read as CP949 gives the rare extension syllables instead."""
+    try:
+        # Python's euc_kr spells the other syllables as 8-byte jamo sequences.
+        return len(ch.encode("euc_kr")) == 2
+    except UnicodeEncodeError:
+        return False
+
+
+def _cased_cyrillic(word: str) -> bool:
+    return all(0x0400 <= ord(c) <= 0x04FF for c in word) and (
+        word.islower() or word.isupper() or word.istitle()
+    )
+
+
+def _plausibility(text: str, codec: str) -> float:
+    """How much ``text`` looks like real writing: letters of one script per word score,
+    symbols, control and private-use characters and script mixtures cost."""
+    score = 0.0
+    for word in _WORD.findall(text):
+        if word.isascii():
+            continue
+        has_ascii_letter = any("a" <= c.lower() <= "z" for c in word)
+        if not has_ascii_letter and len(word) > 1 and _cased_cyrillic(word):
+            score += 1  # "Да", "ПРИВЕТ", "привет": a word, not case-mixed byte noise
+        for ch in word:
+            code = ord(ch)
+            if code < 0x80:
+                continue
+            if 0xAC00 <= code <= 0xD7A3:
+                score += 3 if _common_hangul(ch) else -1
+            elif 0x3131 <= code <= 0x318E:
+                score += 1
+            elif 0x3041 <= code <= 0x30FF:
+                score += 3
+            elif 0xFF61 <= code <= 0xFF9F:
+                score -= 1  # half-width katakana: what stray 8-bit bytes become in cp932
+            elif 0x4E00 <= code <= 0x9FFF:
+                score += 0.5 if codec == "cp949" else 1
+            elif 0x0400 <= code <= 0x04FF:
+                score += -2 if has_ascii_letter else 1.25
+            elif ch.isalpha():
+                # Accented Latin letters sit among ASCII ones (café, Müller, Réunion).
+                score += 1 if has_ascii_letter and code <= 0x024F else 0
+            elif ch in _TYPOGRAPHIC or ch.isdigit():
+                continue
+            else:
+                score -= 3
+    return score
 
 
 def _no_lone_surrogates(text: str, codec: str) -> str:

@@ -34,6 +34,9 @@ class Attachment:
     content_id: str  # without <>
     inline: bool
     payload: bytes = field(repr=False)
+    # Not a part of the message but a file found inside one (a uuencoded block in a text
+    # body, a file inside winmail.dat): its bytes are no slice of the raw message.
+    derived: bool = False
 
     @property
     def size(self) -> int:
@@ -56,6 +59,10 @@ class ParsedMessage:
     html_body: str = field(repr=False)
     attachments: list[Attachment]
     defects: list[str]
+    # One of PROTECTIONS or "": what the message says of a signature or encryption.
+    protection: str = ""
+    # An S/MIME signature's certificate holder (its e-mail address), checked or not.
+    signer: str = ""
 
     @property
     def has_attachments(self) -> bool:
@@ -68,6 +75,18 @@ class ParsedMessage:
             source = html_to_text(self.html_body, max_chars=length * 2 + 16)
         return collapse_whitespace(source, length)
 
+
+# What a message says of its signature or encryption: "smime-verified" (the signature
+# matches the signed part and the certificate it carries, whose trust is not checked),
+# "smime-invalid" (it does not match), "smime-signed"/"pgp-signed" (not checked).
+PROTECTIONS = (
+    "smime-verified",
+    "smime-invalid",
+    "smime-signed",
+    "pgp-signed",
+    "smime-encrypted",
+    "pgp-encrypted",
+)
 
 _T = TypeVar("_T")
 

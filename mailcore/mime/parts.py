@@ -17,6 +17,15 @@ Body selection rules:
   Every attachment is the slice of the raw message between its boundaries
   (transfer-decoded); a ``message/*`` part is never parsed and written back.
 * Parts inside an attached message are that message's own: never a body here.
+* ``x-uuencode`` parts are decoded like base64 ones (named by their ``begin`` line if
+  the headers give no name); ``begin 644 name`` … ``end`` blocks inside a text/plain
+  body become attachments marked ``derived`` (their bytes are no slice of the raw
+  message) and the body keeps the text around them.
+* The signature part of ``multipart/signed`` (S/MIME or OpenPGP) is no attachment;
+  ``ParsedMessage.protection`` says the message is signed (or encrypted), unverified.
+* A winmail.dat (``application/ms-tnef``) stays an attachment as it came, followed by
+  the files inside it (``derived``); its HTML, text or RTF body is the message's body
+  when the message has no other.
 * ``Attachment.inline`` is only ever true for images (disposition ``inline``,
   or a Content-ID inside ``multipart/related``): an "inline" PDF cannot be
   shown in the body, so it must still count for ``has_attachments``.
@@ -27,6 +36,7 @@ Also here: the names attachments get on disk (:func:`safe_filename`).
 from __future__ import annotations
 
 import binascii
+import mimetypes
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -34,6 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
 
+from . import smime, tnef, uu
 from .b64 import b64decode
 from .charsets import decode_charset
 from .headers import MIME_TYPE, decode_header, decode_header_text, header_map, structured
@@ -63,7 +74,7 @@ def parse_message(raw: bytes, received_at: datetime | None = None) -> ParsedMess
         result = blank_message(received_at)
         headers = header_map(msg)
         hint = fill_headers(result, headers, _text_charsets(msg))
-        _Walker(result, hint).walk(msg, headers)
+        _Walker(result, hint, raw).walk(msg, headers)
         return result
     return _parse_message_stdlib(raw, received_at)
 
@@ -108,12 +119,16 @@ def _parse_message_stdlib(raw: bytes, received_at: datetime | None = None) -> Pa
     result = blank_message(received_at)
     headers = header_map(msg)
     hint = fill_headers(result, headers, _text_charsets(msg))
-    _Walker(result, hint).walk(msg, headers)
+    _Walker(result, hint, raw).walk(msg, headers)
     return result
 
 
+def _encoding_name(cte: str | None) -> str:
+    return (decode_header_text(cte).lower().split() or [""])[0].strip(";")
+
+
 def _transfer_decode(data: bytes, cte: str | None, where: str, defects: list[str]) -> bytes:
-    encoding = (decode_header_text(cte).lower().split() or [""])[0].strip(";")
+    encoding = _encoding_name(cte)
     if encoding == "base64":
         decoded, defect = b64decode(data)
         if defect:
@@ -121,6 +136,8 @@ def _transfer_decode(data: bytes, cte: str | None, where: str, defects: list[str
         return decoded
     if encoding == "quoted-printable":
         return binascii.a2b_qp(data)
+    if encoding in uu.TRANSFER_ENCODINGS:
+        return uu.decode_part(data)[1]
     if encoding not in ("", "7bit", "8bit", "binary", "7-bit", "8-bit"):
         defects.append(f"{where}: unknown transfer encoding {encoding!r}; kept undecoded")
     return data
@@ -181,6 +198,16 @@ _EXTENSIONS = {
     "message/rfc822": ".eml",
     "message/global": ".eml",
 }
+
+
+# Python's own table only (not the host's /etc/mime.types): the same answer everywhere.
+_MIMETYPES = mimetypes.MimeTypes()
+
+
+def _guess_type(name: str) -> str:
+    """The content type a derived file's name suggests (no sniffing of its bytes)."""
+    ctype = _MIMETYPES.guess_type(name, strict=False)[0] or "application/octet-stream"
+    return ctype if MIME_TYPE.fullmatch(ctype) else "application/octet-stream"
 
 
 def _extension(content_type: str) -> str:
@@ -252,14 +279,18 @@ class _Context:
 class _Walker:
     """Iterative depth-first walk (no recursion limit) sorting parts into bodies/attachments."""
 
-    def __init__(self, result: ParsedMessage, hint: str | None) -> None:
+    def __init__(self, result: ParsedMessage, hint: str | None, raw: bytes = b"") -> None:
         self.result = result
+        self.raw = raw
+        # path of a multipart/signed -> the exact bytes of its signed (first) part.
+        self.signed_content: dict[str, bytes] = {}
         self.defects = result.defects
         self.hint = hint
         self.text: list[str] = []
         self.html: list[str] = []
         # (alternative path, body kind) -> branch of that alternative which supplied it.
         self.alt_owner: dict[tuple[str, str], int] = {}
+        self.tnef_bodies: list[tuple[str, str]] = []  # (html, text) found inside winmail.dat
 
     def walk(self, root: Message, root_headers: dict[str, str]) -> None:
         stack: list[tuple[Message, _Context]] = [(root, _Context("", "", False, ()))]
@@ -272,6 +303,10 @@ class _Walker:
                 self.defects.append(f"{ctx.where}: could not be processed ({type(exc).__name__})")
                 children = self._salvage(part, ctx)
             stack.extend(reversed(children))
+        if self.tnef_bodies and not self.html and not "".join(self.text).strip():
+            html, text = self.tnef_bodies[0]
+            self.html = [_normalise_body(html)] if html else []
+            self.text = [_normalise_body(text)] if text else []
         self.result.text_body = "\n\n".join(self.text)
         self.result.html_body = "\n".join(self.html)
 
@@ -299,15 +334,41 @@ class _Walker:
             self._leaf(part, ctype, headers, ctx)
             return []
         subtype = ctype.partition("/")[2]
+        if subtype == "encrypted" and not self.result.protection:
+            self.result.protection = "pgp-encrypted"
+        if subtype == "signed" and self.raw:
+            content = _first_part_bytes(self.raw, part.get_boundary())
+            if content is not None:
+                self.signed_content[ctx.path] = content
         children = [c for c in part.get_payload() if isinstance(c, Message)]
         return [(child, ctx.child(i, subtype)) for i, child in enumerate(children, 1)]
 
     def _leaf(self, part: Message, ctype: str, headers: dict[str, str], ctx: _Context) -> None:
         disposition, disp_params = structured(headers.get("content-disposition"), self.hint)
         _, type_params = structured(headers.get("content-type"), self.hint)
+        if ctx.parent_subtype == "signed" and ctype in _SIGNATURE_TYPES:
+            # The signature of multipart/signed is no file of the user's: it stays in the
+            # raw message, and the message says it is signed (not that it verifies).
+            if not self.result.protection:
+                self.result.protection = _SIGNATURE_TYPES[ctype]
+                if self.result.protection == "smime-signed":
+                    cte = headers.get("content-transfer-encoding")
+                    signature = _transfer_decode(raw_payload(part), cte, ctx.where, self.defects)
+                    self._check_smime(signature, ctx)
+            return
+        if ctype in ("application/pkcs7-mime", "application/x-pkcs7-mime"):
+            smime_type = type_params.get("smime-type", "").lower()
+            self.result.protection = self.result.protection or (
+                "smime-signed" if smime_type == "signed-data" else "smime-encrypted"
+            )
         filename = disp_params.get("filename") or type_params.get("name") or ""
         cte = headers.get("content-transfer-encoding")
-        payload = _transfer_decode(raw_payload(part), cte, ctx.where, self.defects)
+        if _encoding_name(cte) in uu.TRANSFER_ENCODINGS:
+            uu_name, payload = uu.decode_part(raw_payload(part))
+            if not filename and uu_name:
+                filename = decode_header(uu_name.encode("latin-1"), self.hint)
+        else:
+            payload = _transfer_decode(raw_payload(part), cte, ctx.where, self.defects)
         if ctype.startswith("multipart/"):
             self.defects.append(
                 f"{ctx.where}: multipart body without a usable boundary; kept as text"
@@ -332,7 +393,37 @@ class _Walker:
         inline = ctype.startswith("image/") and (
             disposition == "inline" or (bool(cid) and ctx.in_related)
         )
+        if tnef.is_tnef(ctype, filename, payload):
+            self._add_attachment(
+                filename or "winmail.dat", filename or "winmail.dat", ctype, cid, False, payload
+            )
+            self._tnef_contents(payload, ctx)
+            return
         self._add_attachment(filename, filename, ctype, cid, inline, payload)
+
+    def _tnef_contents(self, payload: bytes, ctx: _Context) -> None:
+        """The files inside winmail.dat as (derived) attachments; its body is kept for a
+        message that has no other."""
+        content = tnef.read(payload)
+        if content is None or not (content.files or content.html or content.text):
+            self.defects.append(f"{ctx.where}: winmail.dat could not be read; kept as it is")
+            return
+        self.defects.extend(f"{ctx.where}: {defect}" for defect in content.defects)
+        for file in content.files:
+            self._add_attachment(
+                file.name, file.name, _guess_type(file.name), "", False, file.data, derived=True
+            )
+        if content.html or content.text:
+            self.tnef_bodies.append((content.html, content.text))
+
+    def _check_smime(self, signature: bytes, ctx: _Context) -> None:
+        content = self.signed_content.get(ctx.path.rpartition(".")[0])
+        if content is None:
+            return
+        check = smime.verify_detached(content, signature)
+        self.result.signer = check.signer
+        if check.status != "unchecked":
+            self.result.protection = f"smime-{check.status}"
 
     def _body_decision(self, kind: str, ctx: _Context) -> str:
         owners = [self.alt_owner.get((path, kind)) for path, _ in ctx.alts]
@@ -355,7 +446,19 @@ class _Walker:
         text, defect = decode_charset(payload, charset)
         if defect:
             self.defects.append(f"{ctx.where}: {defect}")
-        (self.text if kind == "plain" else self.html).append(_normalise_body(text))
+        text = _normalise_body(text)
+        if kind == "plain" and "begin " in text:
+            text = self._uuencoded_files(text)
+        (self.text if kind == "plain" else self.html).append(text)
+
+    def _uuencoded_files(self, text: str) -> str:
+        """``begin 644 name`` … ``end`` blocks in a text body become (derived)
+        attachments; the body keeps the text around them."""
+        blocks = uu.find_blocks(text)
+        for block in blocks:
+            name = decode_header(block.name.encode("utf-8", "surrogateescape"), self.hint)
+            self._add_attachment(name, name, _guess_type(name), "", False, block.data, derived=True)
+        return uu.without_blocks(text, blocks) if blocks else text
 
     def _message_attachment(
         self, part: Message, ctype: str, headers: dict[str, str], ctx: _Context
@@ -380,7 +483,15 @@ class _Walker:
         self._add_attachment(filename, disk_name, ctype, "", False, data)
 
     def _add_attachment(
-        self, filename: str, disk_name: str, ctype: str, cid: str, inline: bool, payload: bytes
+        self,
+        filename: str,
+        disk_name: str,
+        ctype: str,
+        cid: str,
+        inline: bool,
+        payload: bytes,
+        *,
+        derived: bool = False,
     ) -> None:
         index = len(self.result.attachments) + 1
         generated = f"attachment-{index}{_extension(ctype)}"
@@ -391,6 +502,7 @@ class _Walker:
             content_id=cid,
             inline=inline,
             payload=payload,
+            derived=derived,
         )
         self.result.attachments.append(attachment)
 
@@ -405,6 +517,24 @@ class _Walker:
             self._add_attachment("", "", "application/octet-stream", "", False, data)
         return []
 
+
+def _first_part_bytes(raw: bytes, boundary: str | None) -> bytes | None:
+    """The exact octets of a multipart's first part (what a multipart/signed signs)."""
+    if not boundary or not boundary.isascii():
+        return None
+    separator = re.escape(b"--" + boundary.encode("ascii"))
+    first = re.search(rb"(?:\A|\n)" + separator + rb"[ \t]*\r?\n", raw)
+    if first is None:
+        return None
+    following = re.compile(rb"\r?\n" + separator).search(raw, first.end())
+    return raw[first.end() : following.start()] if following else None
+
+
+_SIGNATURE_TYPES = {
+    "application/pkcs7-signature": "smime-signed",
+    "application/x-pkcs7-signature": "smime-signed",
+    "application/pgp-signature": "pgp-signed",
+}
 
 # --------------------------------------------------------------------------- filenames
 

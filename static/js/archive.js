@@ -28,9 +28,10 @@
     if (menu) menu.open = false;
   }, true);
 
-  // A download link in a menu: the page stays, so the menu closes.
+  // A download link in a menu: the page stays, so the menu closes. (Plain links, not
+  // `download` ones: a download refused as too large leads to a page that says so.)
   document.addEventListener("click", function (event) {
-    const link = event.target.closest("details.menu a[download]");
+    const link = event.target.closest("details.menu a[data-download]");
     if (link) link.closest("details").open = false;
   });
 

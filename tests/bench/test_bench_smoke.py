@@ -124,6 +124,31 @@ def test_send_runs_through_a_real_worker_and_writes_its_json(tmp_path):
     assert {"floor", "ours", "ratio", "meets_ratio_target"} <= figures.keys()
 
 
+@pytest.mark.slow
+def test_polling_runs_two_real_workers_and_writes_its_json(tmp_path):
+    # A process of its own: a POP3 server, two Celery workers, a database of its own.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        [sys.executable, "-m", "bench.polling", "--smoke", "--output", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+
+    figures = json.loads((tmp_path / "polling.json").read_text())["figures"]
+    assert figures["accounts"] == 40 and figures["rounds"] == 2
+    for round_ in figures["rounds_detail"]:
+        assert round_["accounts_polled"] == 40
+    assert figures["overlapping_sessions"] == 0
+    assert (figures["polled_twice_in_a_round"], figures["skipped_in_a_round"]) == (0, 0)
+    assert figures["claimed_twice_by_racing_dispatchers"] == 0
+    assert figures["dispatcher"]["queries"] and figures["polls_per_minute"] > 0
+    for steady in figures["steady_state"].values():
+        assert {"plan", "uses_due_index", "due", "claimed", "queries"} <= steady.keys()
+        assert steady["claimed"] == steady["due"] > 0
+
+
 def test_export_measures_the_memory_of_each_kind_at_both_sizes(media):
     from bench import export
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts import formatting
-from mailbox import ingest, outbox
+from mailbox import ingest, outbox, wording
 from mailbox.models import Folder, Outgoing, OutgoingStatus
 from testkit import mailfactory as mf
 from tests.conftest import make_account
@@ -60,9 +60,7 @@ def test_the_same_failure_reads_in_english_for_an_english_viewer(alice, alice_cl
         status=OutgoingStatus.FAILED,
         to="bob@example.test",
         attempts=3,
-        last_error=outbox.wording.record(
-            outbox.wording.GAVE_UP, attempts=3, reply="421 4.7.0 Too busy"
-        ),
+        last_error=wording.record(wording.GAVE_UP, attempts=3, reply="421 4.7.0 Too busy"),
     )
     page = alice_client.get(reverse("folder", args=[Folder.SENT]), HTTP_ACCEPT_LANGUAGE="en")
     assert "Gave up after 3 attempts. Last reply: 421 4.7.0 Too busy" in page.content.decode()
@@ -81,9 +79,10 @@ def test_delivery_status_unknown_is_explained_in_korean(korean_client, alice):
     )
     outbox.due_for_delivery()
     page = sent_folder(korean_client)
-    assert "발송 상태를 알 수 없습니다." in page
-    assert "다시 보내기 전에 받는 사람에게 확인하세요." in page
-    assert "Delivery status unknown" not in page
+    assert "전송 결과 알 수 없음" in page
+    assert "서버가 메일을 받았을 수도 있습니다." in page
+    assert "받는 사람에게 확인한 뒤 ‘다시 보내기’ 또는 ‘보낸 것으로 표시’를 선택하세요." in page
+    assert "Delivery unknown" not in page
 
 
 def test_a_failed_message_shows_a_plain_server_reply_as_it_was_stored(korean_client, alice):

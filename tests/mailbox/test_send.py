@@ -269,7 +269,7 @@ def test_wrong_smtp_password_fails_with_the_servers_reply(
     assert "535" in outgoing.last_error and "wrong" not in outgoing.last_error
 
 
-def test_stuck_sending_after_data_started_fails_instead_of_resending(alice, db):
+def test_stuck_sending_after_the_dot_is_delivery_unknown_instead_of_resending(alice, db):
     account = make_account(alice)
     outgoing = Outgoing.objects.create(
         owner=alice,
@@ -288,8 +288,8 @@ def test_stuck_sending_after_data_started_fails_instead_of_resending(alice, db):
     )
     due = outbox.due_for_delivery()
     outgoing.refresh_from_db()
-    assert outgoing.status == OutgoingStatus.FAILED
-    assert "Delivery status unknown" in outgoing.last_error_text
+    assert outgoing.status == OutgoingStatus.UNKNOWN
+    assert "The server may have accepted it" in outgoing.last_error_text
     assert due == [never_started.pk]
 
 
@@ -655,25 +655,26 @@ def test_data_start_is_recorded_only_when_data_begins(alice, smtp_server, monkey
     assert outgoing.status == OutgoingStatus.RETRYING
     assert outgoing.data_started_at is None
 
-    # A worker that dies inside DATA leaves data_started_at behind for the sweeper.
+    # A worker that dies after writing the final dot leaves data_started_at behind.
     server.rcpt_replies.clear()
     Outgoing.objects.filter(pk=outgoing.pk).update(next_attempt_at=timezone.now())
     real_send = smtp.send_message
 
-    def die_during_data(*args, before_data, **kwargs):
-        before_data()
+    def die_after_the_dot(*args, before_dot, **kwargs):
+        before_dot()
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(smtp, "send_message", die_during_data)
+    monkeypatch.setattr(smtp, "send_message", die_after_the_dot)
     with pytest.raises(SystemExit):
         outbox.deliver(outgoing.pk)
     outgoing.refresh_from_db()
     assert outgoing.status == OutgoingStatus.SENDING and outgoing.data_started_at
     monkeypatch.setattr(smtp, "send_message", real_send)
-    Outgoing.objects.filter(pk=outgoing.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+    expired = timezone.now() - timedelta(seconds=1)  # the lease ran out
+    Outgoing.objects.filter(pk=outgoing.pk).update(lease_until=expired)
     assert outbox.due_for_delivery() == []
     outgoing.refresh_from_db()
-    assert outgoing.status == OutgoingStatus.FAILED
+    assert outgoing.status == OutgoingStatus.UNKNOWN
     assert server.delivered == []
 
 

@@ -282,3 +282,37 @@ def test_a_forward_reaches_the_smtp_server_after_the_poll_commits(
     assert received.data.endswith(delivered.wire)
     assert f"X-Loop: {loop_token(alice.pk)}\r\n".encode() in received.data
     assert Outgoing.objects.get().status == OutgoingStatus.SENT
+
+
+def test_a_poll_reads_the_owners_arrival_settings_once_not_once_per_message(
+    alice, dovecot, pop3_user
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mailbox.models import BlockedSender
+    from rules.models import VacationReply
+
+    add_rule(alice, "ACME", [("from", "contains", "acme.example")], [("flag",)])
+    BlockedSender.objects.create(owner=alice, address="@spam.example")
+    for n in range(4):
+        pop3_user.deliver(wire(f"Invoice {n}", sender="Billing <billing@acme.example>"))
+    pop3_user.deliver(wire("Win", sender="x@spam.example"))
+    account = dovecot_account(alice, dovecot, pop3_user)
+    VacationReply.objects.create(account=account, enabled=False, subject="Away", body="Away")
+
+    with CaptureQueriesContext(connection) as captured:
+        assert poll(account).new == 5
+
+    def reads(table: str) -> int:
+        return sum(
+            1 for q in captured if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+        )
+
+    assert reads("rules_rule") == 1
+    assert reads("mailbox_blockedsender") == 1
+    assert reads("mailbox_accountdelivery") == 1
+    assert reads("rules_vacationreply") == 1
+    # And what they decide still holds for every message.
+    assert Message.objects.filter(account=account, flagged=True).count() == 4
+    assert only_message(account, "Win").folder == Folder.JUNK

@@ -192,7 +192,7 @@ def test_a_task_for_a_removed_forward_does_nothing(alice, smtp_server):
 
 
 def test_a_stuck_forward_is_swept_like_any_send(alice, smtp_server):
-    """A worker that died during DATA: delivery unknown, failed, and visible (not resent)."""
+    """A worker that died after the final dot: Delivery unknown, visible, not resent."""
     forward = queue_forward(smtp_account(alice, smtp_server()))
     long_ago = timezone.now() - timedelta(hours=1)
     Outgoing.objects.filter(pk=forward.pk).update(
@@ -201,4 +201,4 @@ def test_a_stuck_forward_is_swept_like_any_send(alice, smtp_server):
 
     assert forward.pk not in outbox.due_for_delivery()
     forward.refresh_from_db()
-    assert forward.status == OutgoingStatus.FAILED
+    assert forward.status == OutgoingStatus.UNKNOWN

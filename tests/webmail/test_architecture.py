@@ -16,6 +16,7 @@ PACKAGES = [
     "webmail",
     "rules",
     "contacts",
+    "security",
     "mailbox",
     "accounts",
     "devmail",
@@ -108,6 +109,14 @@ def test_rules_and_contacts_stay_independent(tree):
     result = lint_imports(tree)
     assert result.returncode == 1
     assert "contacts.probe -> rules.models" in result.stdout
+
+
+def test_accounts_importing_the_security_app_breaks_the_contract(tree):
+    # security sits above accounts: it listens to the login signals, never the reverse.
+    (tree / "accounts" / "probe.py").write_text("from security import sessions\n")
+    result = lint_imports(tree)
+    assert result.returncode == 1
+    assert "accounts.probe -> security.sessions" in result.stdout
 
 
 def test_no_module_outside_tests_and_migrations_is_over_800_lines():
