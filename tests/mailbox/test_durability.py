@@ -120,7 +120,8 @@ def syscalls(trace: str) -> list[tuple[str, str]]:
         elif match := _CALL.match(line):
             pid, name, text = match.groups()
             if text.endswith("<unfinished ...>"):
-                unfinished[pid] = (name, text[: -len("<unfinished ...>")])
+                # strace writes "<args> <unfinished ...>" and later "<... resumed>) = 0".
+                unfinished[pid] = (name, text[: -len("<unfinished ...>")].rstrip())
                 continue
         else:
             continue
