@@ -26,11 +26,13 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
 
 from devmail import DevMail
 from mailbox import ingest
@@ -256,6 +258,28 @@ def new_page(request, browser, live_server):
         context.close()
 
 
+# Requests the live server is still answering. The browser's own count is not enough: a
+# page left for about:blank cancels its requests on the browser's side while the server
+# still runs them, and one holding a row lock deadlocks the flush between tests.
+_serving = 0
+_serving_lock = threading.Lock()
+_wsgi_call = WSGIHandler.__call__
+
+
+def _counted_wsgi_call(self, environ, start_response):
+    global _serving
+    with _serving_lock:
+        _serving += 1
+    try:
+        return _wsgi_call(self, environ, start_response)
+    finally:
+        with _serving_lock:
+            _serving -= 1
+
+
+WSGIHandler.__call__ = _counted_wsgi_call
+
+
 def _leave_and_settle(context, timeout: float = 5.0) -> None:
     """Leave every page (as closing the tab would: the compose page's autosave sends its
     last save), then wait for the live server to answer what is in flight, so no request
@@ -268,6 +292,9 @@ def _leave_and_settle(context, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while context.in_flight and time.monotonic() < deadline and context.pages:
         context.pages[0].wait_for_timeout(50)
+    deadline = time.monotonic() + 2 * timeout
+    while _serving and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def csp_violations(page) -> list:

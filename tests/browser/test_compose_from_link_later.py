@@ -142,8 +142,11 @@ def test_the_link_dialog_by_keyboard(new_page, alice):
     # A selection becomes the link's text; an email address a mailto: link.
     page.keyboard.press("End")
     page.keyboard.type(" 메일")
+    expect(editor).to_contain_text("회사 메일")  # typed and taken in before selecting it
     page.keyboard.press("Shift+ArrowLeft")
     page.keyboard.press("Shift+ArrowLeft")
+    # Both characters selected (the editor may still be settling the caret after typing).
+    page.wait_for_function("() => String(document.getSelection()) === '메일'")
     page.get_by_role("button", name="Link").click()
     expect(dialog.get_by_label("Text to show")).to_be_hidden()
     address.fill("sales@example.kr")
