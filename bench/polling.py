@@ -37,10 +37,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.cli import main_wrapper, parser
-from bench.database import BenchDatabase, child_env, database_version
+from bench.database import BenchDatabase, database_version
 from bench.locations import LOOPBACK, ROOT
 from bench.report import result_document, table
-from bench.send import _forget_queue, producer_env
+from bench.send import Worker, _forget_queue, producer_env
 from bench.servers import free_port
 from bench.timing import median
 
@@ -150,57 +150,6 @@ class Pop3Server:
 
 
 # --------------------------------------------------------------------------- the workers
-
-
-class Worker:
-    """`celery -A webmail worker` on our queue, with our settings, database and media."""
-
-    def __init__(self, log: Path, queue: str, name: str, concurrency: int) -> None:
-        self.log = log
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "webmail",
-            "worker",
-            "--loglevel=INFO",  # as Procfile.dev runs it: a log line per task
-            f"--hostname={name}@localhost",
-            f"--concurrency={concurrency}",
-            "--queues",
-            queue,
-            "--without-mingle",
-            "--without-gossip",
-        ]
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=child_env(),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the worker exited:\n{self.log.read_text()[-3000:]}")
-            if " ready." in self.log.read_text(errors="replace"):
-                return
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"the worker did not get ready:\n{self.log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 # --------------------------------------------------------------------------- the accounts

@@ -161,9 +161,12 @@ def _forget_queue(queue: str) -> None:
 
 
 class Worker:
-    """`celery -A webmail worker` on our queue, with our settings, database and media."""
+    """`celery -A webmail worker` on our queue, with our settings, database and media;
+    started here, ready after `wait_ready` (bench.polling starts two, then waits)."""
 
-    def __init__(self, log: Path, queue: str) -> None:
+    def __init__(
+        self, log: Path, queue: str, name: str | None = None, concurrency: int | None = None
+    ) -> None:
         self.log = log
         self.queue = queue
         command = [
@@ -173,8 +176,9 @@ class Worker:
             "-A",
             "webmail",
             "worker",
-            "--loglevel=INFO",
-            f"--hostname={queue}@localhost",
+            "--loglevel=INFO",  # as Procfile.dev runs it: a log line per task
+            f"--hostname={name or queue}@localhost",
+            *([f"--concurrency={concurrency}"] if concurrency else []),
             "--queues",
             queue,
             "--without-mingle",
@@ -189,15 +193,17 @@ class Worker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 60
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the worker exited:\n{log.read_text()[-3000:]}")
-            if " ready." in log.read_text(errors="replace"):
+                raise RuntimeError(f"the worker exited:\n{self.log.read_text()[-3000:]}")
+            if " ready." in self.log.read_text(errors="replace"):
                 return
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"the worker did not get ready:\n{log.read_text()[-3000:]}")
+        raise RuntimeError(f"the worker did not get ready:\n{self.log.read_text()[-3000:]}")
 
     def concurrency(self) -> str:
         match = re.search(r"concurrency:\s*(\S+ \(\S+\))", self.log.read_text(errors="replace"))
@@ -393,6 +399,7 @@ def run(n: int = 500, runs: int = 3, *, scratch: Path, queue: str, timeout: floa
         # user's undo window adds before it (mailbox.sending); nothing else changes.
         type(user).objects.filter(pk=user.pk).update(undo_send_seconds=0)
         worker = Worker(scratch / "worker.log", queue)
+        worker.wait_ready()
         # Warm up: worker processes, connections, templates of the path.
         warm = our_send(make_drafts(account, 4, seed=0), sink, timeout=60)
         if warm["received"] != 4:
