@@ -245,6 +245,8 @@ def test_the_theme_preference_overrides_the_system(new_page, mailbox):
     page.get_by_role("group", name="Theme").get_by_label("Light").check()
     page.get_by_role("group", name="Message list").get_by_label("Compact (one line)").check()
     page.get_by_role("button", name="Save preferences").click()
+    # The saved page has loaded (reading the old one mid-navigation sees no background).
+    expect(page.get_by_role("status").filter(has_text="Preferences saved.")).to_be_visible()
     assert not is_dark(background_of(page.locator("body")))
     page.goto("/")
     expect(page.locator("body")).to_have_class(re.compile(r"\bdensity-compact\b"))
