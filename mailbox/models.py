@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.header_fields import HeaderTextFieldsMixin
 from accounts.models import MailAccount
+from mailcore.mime.tnef import TNEF_TYPES
 
 from . import row_urls, wording
 
@@ -165,6 +166,11 @@ class Message(models.Model):
     name_initials = models.TextField(
         _("initials of names"), blank=True, default="", db_default="", editable=False
     )
+    # The sender, subject and text of the messages attached to this one (forwarded as
+    # .eml, at any depth), so that search finds them (mailbox.search.attached_text).
+    attached_text = models.TextField(
+        _("text of attached messages"), blank=True, default="", db_default="", editable=False
+    )
     # Snoozed (folder SNOOZED) until this moment, then back in the Inbox, unread.
     snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
     # The conversation: every message linked by Message-ID/In-Reply-To/References shares
@@ -220,11 +226,12 @@ class Message(models.Model):
             ),
             # Imports skip messages whose exact bytes the user already has.
             models.Index(fields=["owner", "raw_sha256"], name="message_raw_sha256_idx"),
-            # Unread counts per folder read only the (few) unread rows.
+            # Every page counts the unread mail per folder from this index alone (own
+            # folders included): 0.3 ms for 3,000 unread instead of 17-27 ms reading rows.
             models.Index(
-                fields=["owner", "folder"],
+                fields=["owner", "folder", "user_folder"],
                 condition=models.Q(seen=False),
-                name="message_unread_idx",
+                name="message_unread_folder_idx",
             ),
         ]
 
@@ -285,6 +292,11 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename or self.safe_name
+
+    @property
+    def is_winmail(self) -> bool:
+        """Outlook's winmail.dat as it came: the files read from it are listed beside it."""
+        return self.content_type.lower() in TNEF_TYPES
 
 
 class SkippedMessage(models.Model):

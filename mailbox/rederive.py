@@ -5,7 +5,8 @@ originals"), so when the parser learns to read mail better - parts sliced from t
 raw bytes instead of re-serialised, a named inline text part shown as the body, the
 text parts' charset for raw 8-bit headers, a local-part-only sender kept as an
 address, files inside winmail.dat and uuencoded blocks, signature parts no longer
-listed as attachments, undeclared Russian and Japanese headers - mail already stored
+listed as attachments, undeclared Russian and Japanese headers, the senders and
+subjects of attached messages for search - mail already stored
 is brought up to date here: its attachment rows and the header and body fields the
 parser fills. What the user did to a message (folder, flags, snooze, thread) is left
 alone.
@@ -32,7 +33,7 @@ from mailcore.addresses import Address
 
 from .ingest import MAX_BODY_CHARS, attachment_row, store_blob
 from .models import Attachment, Message
-from .search import name_initials, search_vector
+from .search import attached_text, name_initials, search_vector
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,11 @@ DERIVED_FIELDS = (
     "signer",
     "defects",
     "name_initials",
+    "attached_text",
 )
-_SEARCHED = frozenset({"subject", "from_name", "from_address", "to", "cc", "text_body"})
+_SEARCHED = frozenset(
+    {"subject", "from_name", "from_address", "to", "cc", "text_body", "attached_text"}
+)
 
 
 @dataclass
@@ -102,6 +106,7 @@ def _derived(parsed: mime.ParsedMessage) -> dict[str, object]:
         "signer": parsed.signer[:320],
         "defects": parsed.defects[:50],
         "name_initials": name_initials(a.name for a in [from_, *parsed.to, *parsed.cc]),
+        "attached_text": attached_text(parsed.attached),
     }
 
 

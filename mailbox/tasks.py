@@ -11,7 +11,7 @@ from celery import shared_task
 from django.dispatch import receiver
 from django.utils import timezone
 
-from . import blobs_gc, importing, ingest, outbox, polling, snooze
+from . import blobs_gc, db_statistics, importing, ingest, outbox, polling, snooze
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,12 @@ def import_mail(import_id: int) -> str:
 def gc_blobs() -> str:
     """Weekly: delete blobs no row refers to any more (manage.py gc_blobs)."""
     return str(blobs_gc.collect_garbage())
+
+
+@shared_task(ignore_result=True)
+def refresh_database_statistics() -> bool:
+    """Hourly: SQLite's planner statistics, when the mail has grown or shrunk enough."""
+    return db_statistics.refresh()
 
 
 @shared_task(ignore_result=True)

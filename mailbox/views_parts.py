@@ -2,8 +2,10 @@
 
 Parsed from its stored part's bytes (the exact slice of the raw message), at any
 depth: ``?in=2.1`` opens the second attachment of the attached message, then that
-one's first. Its headers and text are shown on a page of its own, its HTML body in
-the same sandboxed frame as any message's, and its own attachments are downloads.
+one's first. It opens in the reading pane as a message (an htmx swap, pushed to the
+history like a list row's link; without JavaScript, or on a history restore, the
+whole page with it in the pane): its headers and text, its HTML body in the same
+sandboxed frame as any message's, and its own attachments as downloads.
 Every view looks the outer message up scoped to the user (404 otherwise).
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 import base64
 import re
 
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
@@ -21,11 +23,12 @@ from django.views.decorators.http import require_GET
 
 from mailcore import mime, sanitize
 
-from . import storage_io
+from . import folders, pages, storage_io
 from .views import (
     DOWNLOAD_CSP,
     INLINE_IMAGE_TYPES,
     MAX_INLINE_IMAGE_BYTES,
+    _is_fragment,
     _message_or_404,
     _shows_remote,
 )
@@ -63,7 +66,21 @@ def _opened(request, pk: int, attachment_pk: int):
 
 @require_GET
 def attached_message(request, pk: int, attachment_pk: int):
+    """The attached message in the reading pane (the pane's fragment for htmx, else the
+    mail page with it in the pane)."""
     message, part, trail, parsed = _opened(request, pk, attachment_pk)
+    context = {
+        "message": message,
+        "attached": _attached_context(request, message, part, trail, parsed),
+    }
+    if _is_fragment(request):
+        return render(request, "mailbox/_attached_message_fragment.html", context)
+    context.update(pages.list_context(request.user, folders.key_of(message), QueryDict()))
+    context["message"] = message
+    return render(request, "mailbox/mail.html", context)
+
+
+def _attached_context(request, message, part, trail: list[int], parsed) -> dict:
     here = ".".join(map(str, trail))
     files = [
         {
@@ -76,8 +93,7 @@ def attached_message(request, pk: int, attachment_pk: int):
         for index, a in enumerate(parsed.attachments, 1)
         if not a.inline
     ]
-    context = {
-        "message": message,
+    return {
         "part": part,
         "parsed": parsed,
         "here": here,
@@ -91,7 +107,6 @@ def attached_message(request, pk: int, attachment_pk: int):
         if parsed.text_body and not parsed.html_body
         else "",
     }
-    return render(request, "mailbox/attached_message.html", context)
 
 
 @require_GET

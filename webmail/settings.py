@@ -416,6 +416,11 @@ CELERY_BEAT_SCHEDULE = {
     "wake-snoozed": {"task": "mailbox.tasks.wake_snoozed", "schedule": 60.0},
     # Unreferenced blobs (deleted mail, discarded drafts), past a grace period.
     "gc-blobs": {"task": "mailbox.tasks.gc_blobs", "schedule": 7 * 24 * 3600.0},
+    # SQLite only: planner statistics once the mail has grown (mailbox.db_statistics).
+    "refresh-database-statistics": {
+        "task": "mailbox.tasks.refresh_database_statistics",
+        "schedule": 3600.0,
+    },
     # Expired sessions (Django's clearsessions) and login history past its keeping time.
     "prune-sessions": {"task": "security.tasks.prune", "schedule": 24 * 3600.0},
 }

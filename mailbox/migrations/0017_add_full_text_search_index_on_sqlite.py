@@ -10,11 +10,15 @@ from django.db import migrations
 
 from mailbox import search_fts
 
+# The columns and prefix index of this migration's time (0021 adds the text of
+# attached messages, 0022 the owner and prefix indexes of 3 and 4 characters).
+COLUMNS = ("subject", "from_name", "from_address", "to", "cc", "text_body")
+
 
 def create_index(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
         with schema_editor.connection.cursor() as cursor:
-            search_fts.install(cursor)
+            search_fts.install(cursor, COLUMNS, prefixes="2")
 
 
 def drop_index(apps, schema_editor):

@@ -22,13 +22,14 @@ The modules, from the bottom up (none imports one above it):
 
 from .charsets import decode_charset
 from .headers import decode_header_text
-from .message import Attachment, ParsedMessage, parse_headers
+from .message import AttachedMessage, Attachment, ParsedMessage, parse_headers
 from .parts import MAX_FILENAME_BYTES, MAX_FILENAME_CHARS, parse_message, safe_filename
 from .structure import CRLF
 from .text import html_to_text
 
 __all__ = [
     "CRLF",
+    "AttachedMessage",
     "MAX_FILENAME_BYTES",
     "MAX_FILENAME_CHARS",
     "Attachment",

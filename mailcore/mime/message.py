@@ -44,6 +44,17 @@ class Attachment:
 
 
 @dataclass
+class AttachedMessage:
+    """A message attached to this one (a ``message/rfc822`` part), at any depth: who
+    sent it, its subject and its text, for search. Open it with ``parse_message``."""
+
+    subject: str
+    from_: Address | None
+    text: str = field(repr=False)  # its body as plain text, shortened
+    depth: int = 1  # 1: attached to this message; 2: attached to that one ...
+
+
+@dataclass
 class ParsedMessage:
     subject: str
     from_: Address | None
@@ -63,6 +74,9 @@ class ParsedMessage:
     protection: str = ""
     # An S/MIME signature's certificate holder (its e-mail address), checked or not.
     signer: str = ""
+    # The messages attached to this one and to those, outermost first (parents before
+    # their own attachments).
+    attached: list[AttachedMessage] = field(default_factory=list, repr=False)
 
     @property
     def has_attachments(self) -> bool:

@@ -17,6 +17,9 @@ Body selection rules:
   Every attachment is the slice of the raw message between its boundaries
   (transfer-decoded); a ``message/*`` part is never parsed and written back.
 * Parts inside an attached message are that message's own: never a body here.
+  What search needs of it (sender, subject, text) is read into
+  ``ParsedMessage.attached``, to MAX_ATTACHED_DEPTH levels: its text parts are
+  decoded, its other parts are not.
 * ``x-uuencode`` parts are decoded like base64 ones (named by their ``begin`` line if
   the headers give no name); ``begin 644 name`` … ``end`` blocks inside a text/plain
   body become attachments marked ``derived`` (their bytes are no slice of the raw
@@ -48,7 +51,14 @@ from . import smime, tnef, uu
 from .b64 import b64decode
 from .charsets import decode_charset
 from .headers import MIME_TYPE, decode_header, decode_header_text, header_map, structured
-from .message import Attachment, ParsedMessage, blank_message, fill_headers, parse_headers
+from .message import (
+    AttachedMessage,
+    Attachment,
+    ParsedMessage,
+    blank_message,
+    fill_headers,
+    parse_headers,
+)
 from .structure import (
     PARSER,
     as_bytes,
@@ -60,23 +70,42 @@ from .structure import (
     reread_colonless_parts,
     skip_colonless_lines,
 )
+from .text import html_to_text
 
 MAX_FILENAME_CHARS = 150
 # Most filesystems cap a name at 255 bytes; 150 Hangul characters are 450 bytes.
 MAX_FILENAME_BYTES = 255
+# Attached messages read for search (ParsedMessage.attached): how deep, how many in
+# all, and how much of each one's text.
+MAX_ATTACHED_DEPTH = 8
+MAX_ATTACHED = 50
+MAX_ATTACHED_TEXT = 20_000
+MESSAGE_TYPES = ("message/rfc822", "message/global")
+
+
+@dataclass(slots=True)
+class _Reading:
+    """How deep in attached messages a parse is, and how many more it may read."""
+
+    depth: int = 0
+    left: int = MAX_ATTACHED
 
 
 def parse_message(raw: bytes, received_at: datetime | None = None) -> ParsedMessage:
     """Parse a complete message. Never raises; problems are listed in ``defects``."""
+    return _parse(raw, received_at, _Reading())
+
+
+def _parse(raw: bytes, received_at: datetime | None, reading: _Reading) -> ParsedMessage:
     raw = as_bytes(raw)
     msg = fast_split(raw)
     if msg is not None:
         result = blank_message(received_at)
         headers = header_map(msg)
         hint = fill_headers(result, headers, _text_charsets(msg))
-        _Walker(result, hint, raw).walk(msg, headers)
+        _Walker(result, hint, raw, reading).walk(msg, headers)
         return result
-    return _parse_message_stdlib(raw, received_at)
+    return _parse_message_stdlib(raw, received_at, reading)
 
 
 def _text_charsets(root: Message) -> Iterator[str]:
@@ -97,7 +126,9 @@ def _text_charsets(root: Message) -> Iterator[str]:
                 yield charset
 
 
-def _parse_message_stdlib(raw: bytes, received_at: datetime | None = None) -> ParsedMessage:
+def _parse_message_stdlib(
+    raw: bytes, received_at: datetime | None = None, reading: _Reading | None = None
+) -> ParsedMessage:
     """parse_message via the stdlib parser for the whole message (the reference path)."""
     try:
         end = header_end(raw)
@@ -119,7 +150,7 @@ def _parse_message_stdlib(raw: bytes, received_at: datetime | None = None) -> Pa
     result = blank_message(received_at)
     headers = header_map(msg)
     hint = fill_headers(result, headers, _text_charsets(msg))
-    _Walker(result, hint, raw).walk(msg, headers)
+    _Walker(result, hint, raw, reading or _Reading()).walk(msg, headers)
     return result
 
 
@@ -279,9 +310,14 @@ class _Context:
 class _Walker:
     """Iterative depth-first walk (no recursion limit) sorting parts into bodies/attachments."""
 
-    def __init__(self, result: ParsedMessage, hint: str | None, raw: bytes = b"") -> None:
+    def __init__(
+        self, result: ParsedMessage, hint: str | None, raw: bytes, reading: _Reading
+    ) -> None:
         self.result = result
         self.raw = raw
+        self.reading = reading
+        # An attached message read for search: its text bodies only, no files.
+        self.texts_only = reading.depth > 0
         # path of a multipart/signed -> the exact bytes of its signed (first) part.
         self.signed_content: dict[str, bytes] = {}
         self.defects = result.defects
@@ -344,6 +380,8 @@ class _Walker:
         return [(child, ctx.child(i, subtype)) for i, child in enumerate(children, 1)]
 
     def _leaf(self, part: Message, ctype: str, headers: dict[str, str], ctx: _Context) -> None:
+        if self.texts_only and ctype not in ("text/plain", "text/html"):
+            return
         disposition, disp_params = structured(headers.get("content-disposition"), self.hint)
         _, type_params = structured(headers.get("content-type"), self.hint)
         if ctx.parent_subtype == "signed" and ctype in _SIGNATURE_TYPES:
@@ -470,6 +508,10 @@ class _Walker:
         if cte.startswith(("base64", "quoted-printable")):
             # Not allowed by RFC 2046 but seen: decode it like any other part.
             data = _transfer_decode(data, cte, ctx.where, self.defects)
+        if ctype in MESSAGE_TYPES:
+            self._read_attached(data)
+        if self.texts_only:
+            return
         subject = ""
         if ctype in ("message/rfc822", "message/global"):
             subject = _subject_of(data, self.hint)
@@ -482,6 +524,24 @@ class _Walker:
             disk_name = filename.replace("/", "_").replace("\\", "_")  # a subject is no path
         self._add_attachment(filename, disk_name, ctype, "", False, data)
 
+    def _read_attached(self, data: bytes) -> None:
+        """What search needs of an attached message, and of the messages attached to
+        it, into ``attached``: one parse of its parts, decoding only its text."""
+        reading = self.reading
+        if reading.depth >= MAX_ATTACHED_DEPTH or reading.left <= 0:
+            return
+        reading.left -= 1
+        reading.depth += 1
+        try:
+            inner = _parse(data, None, reading)
+        finally:
+            reading.depth -= 1
+        text = inner.text_body or html_to_text(inner.html_body, MAX_ATTACHED_TEXT)
+        self.result.attached.append(
+            AttachedMessage(inner.subject, inner.from_, text[:MAX_ATTACHED_TEXT], reading.depth + 1)
+        )
+        self.result.attached.extend(inner.attached)
+
     def _add_attachment(
         self,
         filename: str,
@@ -493,6 +553,8 @@ class _Walker:
         *,
         derived: bool = False,
     ) -> None:
+        if self.texts_only:
+            return
         index = len(self.result.attachments) + 1
         generated = f"attachment-{index}{_extension(ctype)}"
         attachment = Attachment(

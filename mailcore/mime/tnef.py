@@ -48,11 +48,18 @@ def is_tnef(content_type: str, filename: str, payload: bytes) -> bool:
 def read(payload: bytes) -> TnefContent | None:
     """The files and body inside a TNEF stream, or None if it is no readable TNEF."""
     try:
-        tnef = TNEF(payload, do_checksum=False)
+        # Checksums are checked (a sum over the bytes, a few ms per MB) to report a
+        # damaged stream; what it holds is still read.
+        tnef = TNEF(payload, do_checksum=True)
     except Exception:  # noqa: BLE001 - a broken winmail.dat stays an opaque attachment
         return None
     codepage = tnef.codepage or "cp1252"
     content = TnefContent(files=[])
+    damaged = sum(1 for obj in tnef.objects if not obj.good_checksum)
+    if damaged:
+        content.defects.append(
+            f"winmail.dat: {damaged} attribute(s) with a wrong checksum; read as they are"
+        )
     for index, attachment in enumerate(tnef.attachments, 1):
         data = attachment.data
         if not isinstance(data, bytes) or not data:

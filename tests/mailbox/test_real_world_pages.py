@@ -66,6 +66,8 @@ def test_files_inside_winmail_dat_are_stored_as_derived_attachments_and_download
     assert message.html_body == "<p>Outlook body</p>"
     page = alice_client.get(reverse("read_message", args=[message.pk])).content.decode()
     assert "견적서.pdf" in page and "winmail.dat" in page
+    assert "Original winmail.dat from Outlook" in page  # the container, beside its files
+    assert page.count("Original winmail.dat") == 1
     response = alice_client.get(reverse("download_attachment", args=[message.pk, pdf.pk]))
     assert content(response) == PDF
     assert response["X-Content-Type-Options"] == "nosniff"

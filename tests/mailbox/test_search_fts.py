@@ -10,6 +10,7 @@ import pytest
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mailbox import ingest, search_fts
@@ -56,7 +57,7 @@ def found(query, owner=None) -> list[str]:
     messages = Message.objects.using("sqlite").all()
     if owner is not None:
         messages = messages.filter(owner=owner)
-    return sorted(m.subject for m in filter_by_search(messages, query))
+    return sorted(m.subject for m in filter_by_search(messages, query, owner=owner))
 
 
 def index_is_sound() -> None:
@@ -70,10 +71,73 @@ def index_is_sound() -> None:
 
 def test_the_search_uses_the_index(account):
     store(account, "회의를 연기합니다")
-    sql = str(filter_by_search(Message.objects.using("sqlite").all(), "회의").query)
-    assert f"{search_fts.TABLE} MATCH" in sql
+    with CaptureQueriesContext(connections["sqlite"]) as queries:
+        messages = filter_by_search(Message.objects.using("sqlite").all(), "회의")
+    assert [q["sql"] for q in queries if f"{search_fts.TABLE} MATCH" in q["sql"]]
+    sql = str(messages.query)
+    assert "json_each" in sql  # the ids the index found
     assert " LIKE " not in sql  # no scan of the bodies
     assert found("회의") == ["회의를 연기합니다"]
+
+
+def test_the_index_is_asked_once_for_a_whole_search_page(client, account):
+    """The page counts, lists and pages the results: the ids found stand for the
+    FTS5 query in each of those, instead of evaluating it again."""
+    for i in range(3):
+        store(account, f"Minsoo Kim {i}", from_="Minsoo Kim <minsoo.kim@daum.net>")
+    store(account, "Other", from_="Jiwoo Park <jiwoo@naver.com>")
+    with CaptureQueriesContext(connections["sqlite"]) as queries:
+        assert search(client, "minsoo.kim@daum.net") == [
+            "Minsoo Kim 0",
+            "Minsoo Kim 1",
+            "Minsoo Kim 2",
+        ]
+    assert len([q for q in queries if f"{search_fts.TABLE} MATCH" in q["sql"]]) == 1
+
+
+def test_the_index_is_asked_for_the_owners_mail_only(client, account, jimin):
+    store(account, "Budget 2024")
+    bob = make_user("bob")
+    store(make_account(bob), "Budget 2025")
+    with CaptureQueriesContext(connections["sqlite"]) as queries:
+        assert search(client, "budget") == ["Budget 2024"]
+    asked = [q["sql"] for q in queries if f"{search_fts.TABLE} MATCH" in q["sql"]]
+    assert asked and all(f'owner_id : "{jimin.pk}"' in sql for sql in asked)
+
+
+def test_a_number_finds_the_number_not_the_owner_whose_id_it_is(client, account, jimin):
+    store(account, "Hello")
+    store(account, f"Room {jimin.pk} is booked")
+    assert search(client, str(jimin.pk)) == [f"Room {jimin.pk} is booked"]
+    assert found(str(jimin.pk), owner=jimin) == [f"Room {jimin.pk} is booked"]
+
+
+def test_a_long_word_common_in_the_owners_mail_is_known_so_from_the_whole_word(
+    monkeypatch, client, account
+):
+    """A word longer than the prefix indexes, common as a whole word, goes row by row
+    without the prefix query (a merge of every word it starts); the results are the
+    same as through the index."""
+    for i in range(3):
+        store(account, f"Meeting {i}")
+    store(account, "Meetings moved")
+    store(account, "Lunch")
+    by_index = search(client, "meeting")
+    monkeypatch.setattr(search_fts, "COMMON_MATCHES", 2)
+    with CaptureQueriesContext(connections["sqlite"]) as queries:
+        assert search(client, "meeting") == by_index
+    asked = [q["sql"] for q in queries if f"{search_fts.TABLE} MATCH" in q["sql"]]
+    assert len(asked) == 1 and '"meeting"*' not in asked[0]
+    assert by_index == ["Meeting 0", "Meeting 1", "Meeting 2", "Meetings moved"]
+
+
+def test_the_prefix_indexes_cover_short_names_and_domains():
+    """Terms of 2-4 characters (a name like "kim", a domain like "net") are answered
+    from a prefix index, not by merging every word that starts with them."""
+    with connections["sqlite"].cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [search_fts.TABLE])
+        (sql,) = cursor.fetchone()
+    assert "prefix='2 3 4'" in sql
 
 
 @pytest.mark.parametrize(
@@ -132,7 +196,7 @@ def test_a_term_too_common_for_the_index_finds_the_same_row_by_row(monkeypatch, 
     by_index = found(query)
     monkeypatch.setattr(search_fts, "COMMON_MATCHES", -1)  # every term
     sql = str(filter_by_search(Message.objects.using("sqlite").all(), query).query)
-    assert f"{search_fts.TABLE} MATCH" not in sql
+    assert "json_each" not in sql  # row by row, not the ids the index found
     assert found(query) == by_index
 
 
