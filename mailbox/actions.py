@@ -14,6 +14,11 @@ from .models import Attachment, Folder, Message, Outgoing, OutgoingAttachment, U
 
 
 def owned(owner, ids) -> QuerySet:
+    """The owner's messages among `ids`: a list of ids, or a queryset of messages (a
+    "select all" of a whole list, mailbox.selection), used as a subquery so that one
+    UPDATE acts on all of them however many they are."""
+    if isinstance(ids, QuerySet):
+        return Message.objects.filter(owner=owner, pk__in=ids.values("pk"))
     return Message.objects.filter(owner=owner, pk__in=list(ids))
 
 

@@ -112,6 +112,9 @@ UNDO = {
 FOLDER_ONLY = {"unsnooze": Folder.SNOOZED, "not_junk": Folder.JUNK}
 # Actions that need a `target` folder.
 TARGETED = {"move", "move_to", "unreport_junk"}
+# Actions that read the messages they act on (files, senders): a large "select all"
+# runs them on chunks of ids (mailbox.selection), the others as one UPDATE.
+CHUNKED = {"delete_forever", "not_junk", "unreport_junk"}
 
 
 class MessageIdsField(forms.Field):
@@ -149,11 +152,15 @@ class BulkActionForm(forms.Form):
     # overridden by the menu's value, which the browser submits with every button.
     MENU = "menu"
 
-    def __init__(self, data=None, *args, user=None, **kwargs):
+    def __init__(self, data=None, *args, user=None, everything=None, **kwargs):
         if data is not None and data.get("action") == self.MENU:
             data = data.copy()
             data["action"] = data.get("menu_action", "")
         super().__init__(data, *args, **kwargs)
+        # "Select all" (mailbox.selection.Everything): the server's set, not posted ids.
+        self.everything = everything
+        if everything is not None:
+            del self.fields["ids"]
         if user is not None:
             own = [(n.key, n.path) for n in folders.flat(user)]
             self.fields["folder"].choices = [*self.fields["folder"].choices, *own]
@@ -186,8 +193,18 @@ class BulkActionForm(forms.Form):
         return cleaned
 
     def apply(self, owner) -> int:
-        _label, function, _done = ACTIONS[self.cleaned_data["action"]]
-        return function(owner, self.cleaned_data["ids"], self.cleaned_data.get("target"))
+        action = self.cleaned_data["action"]
+        _label, function, _done = ACTIONS[action]
+        target = self.cleaned_data.get("target")
+        if self.everything is not None:
+            return self.everything.run(function, owner, target, chunked=action in CHUNKED)
+        return function(owner, self.cleaned_data["ids"], target)
+
+    def acted_ids(self) -> list[int]:
+        """The ids acted on, as far as known (a large "select all" knows none)."""
+        if self.everything is not None:
+            return self.everything.ids or []
+        return self.cleaned_data["ids"]
 
     def done_message(self, count: int) -> str:
         values = {"n": count}
@@ -197,13 +214,16 @@ class BulkActionForm(forms.Form):
             )
         return ACTIONS[self.cleaned_data["action"]][2](count) % values
 
+    def has_inverse(self) -> bool:
+        return UNDO.get(self.cleaned_data["action"], (None, None))[0] is not None
+
     def undo(self) -> dict | None:
         """The inverse action for the toast's Undo button, or None if there is none."""
         action = self.cleaned_data["action"]
         inverse, _target = UNDO.get(action, (None, None))
-        if inverse is None:
+        if inverse is None or (self.everything and self.everything.too_many_to_undo):
             return None
-        undo = {"action": inverse, "ids": self.cleaned_data["ids"]}
+        undo = {"action": inverse, "ids": self.acted_ids()}
         if inverse == "move":
             # Back where they were: the folder the action was taken in.
             undo["target"] = self.cleaned_data.get("folder") or Folder.INBOX

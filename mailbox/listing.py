@@ -72,9 +72,11 @@ def paginate(
     before: str | None = None,
     after: str | None = None,
     oldest: bool = False,
-    size: int = PAGE_SIZE,
+    size: int | None = None,
 ) -> Page:
-    """One page of `messages`: the newest, those before/after a cursor, or the oldest."""
+    """One page of `messages`: the newest, those before/after a cursor, or the oldest
+    (PAGE_SIZE rows unless `size` says; read at each call, so tests may lower it)."""
+    size = size or PAGE_SIZE
     before_cursor, after_cursor = Cursor.decode(before), Cursor.decode(after)
     if oldest or after_cursor:
         query = messages.filter(newer_than(after_cursor)) if after_cursor else messages

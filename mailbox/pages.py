@@ -8,11 +8,11 @@ or only a fragment of it is swapped in by htmx.
 from __future__ import annotations
 
 from django.db.models import Count, Q
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
-from . import folders, listing, names, threading, wording
+from . import folders, listing, names, selection, threading, wording
 from .forms import BulkActionForm
 from .models import SYSTEM_FOLDERS, Folder, Message, Outgoing, OutgoingStatus, SkippedMessage
 from .row_html import RowLabels
@@ -145,17 +145,7 @@ def filter_query(params: QueryDict) -> str:
 def list_context(user, folder: str, params: QueryDict) -> dict:
     """The list pane of `folder` (a folder key: "inbox", "user:12") as `params` (q,
     before, after, oldest, account) asks for it. Someone else's folder: 404."""
-    parsed = folders.parse_key(folder)
-    if parsed is None:
-        raise Http404("No such folder")
-    user_folder = None
-    if parsed[1] is not None:
-        user_folder = folders.get(user, parsed[1])
-        if user_folder is None:
-            raise Http404("No such folder")
-        messages = Message.objects.filter(owner=user, folder=Folder.USER, user_folder=user_folder)
-    else:
-        messages = Message.objects.filter(owner=user, folder=folder)
+    messages, user_folder = selection.folder_messages(user, folder)
     messages = messages.only(*LIST_FIELDS)
     accounts = list(user.mail_accounts.all())
     account = next((a for a in accounts if str(a.pk) == params.get("account")), None)
@@ -163,7 +153,7 @@ def list_context(user, folder: str, params: QueryDict) -> dict:
         messages = messages.filter(account=account)
     query = params.get("q", "").strip()
     if query:
-        messages = filter_by_search(messages, query)
+        messages = filter_by_search(messages, query, owner=user)
     if user.conversation_view:
         messages = threading.latest_per_thread(messages)
     page = listing.paginate(
@@ -175,10 +165,19 @@ def list_context(user, folder: str, params: QueryDict) -> dict:
     if user.conversation_view:
         threading.conversation_sizes(user, page.messages, folder)
     names.name_senders(user, page.messages)  # one query: saved names for bare addresses
+    folder_label = user_folder.name if user_folder else Folder(folder).label
+    where = selection.place(folder_label, searched=bool(query), account=account)
     return {
         "folder": folder,
         "user_folder": user_folder,
-        "folder_label": user_folder.name if user_folder else Folder(folder).label,
+        "folder_label": folder_label,
+        # "Select all N messages in …" when the list has more than this page.
+        "select_all": selection.offer(
+            page,
+            conversations=user.conversation_view,
+            place=where,
+            count_params={"folder": folder, "list": list_query(params)},
+        ),
         "list_url": list_url(folder),
         "filter_query": filter_query(params),
         "account_filter": account,

@@ -18,7 +18,7 @@ from django.utils.functional import SimpleLazyObject
 
 from mailcore.searchquery import parse_query
 
-from . import folders, listing, names, threading
+from . import folders, listing, names, selection, threading
 from .forms import BulkActionForm
 from .models import Folder, Message
 from .pages import LIST_FIELDS, UNDO_SESSION_KEY, list_query
@@ -75,6 +75,12 @@ def search_context(user, params: QueryDict) -> dict:
         "folder": "",
         "user_folder": None,
         "folder_label": found.place.label,
+        "select_all": selection.offer(
+            page,
+            conversations=user.conversation_view,
+            place=selection.place("", searched=True, account=account),
+            count_params={"scope": SCOPE, "list": list_query(params)},
+        ),
         "search": found,
         "search_scope": SCOPE,
         "list_url": reverse("search"),

@@ -19,6 +19,7 @@ urlpatterns = [
     path("mail/check/", views.check_mail, name="check_mail"),
     path("mail/status/", views.poll_status, name="poll_status"),
     path("mail/bulk/", views.bulk_action, name="bulk_action"),
+    path("mail/select-all/count/", views.select_all_count, name="select_all_count"),
     path("mail/trash/empty/", views.empty_folder, {"folder": Folder.TRASH}, name="empty_trash"),
     path("mail/snooze/", views_snooze_junk.snooze_messages, name="snooze_messages"),
     path("mail/<int:pk>/snooze/", views_snooze_junk.snooze_message, name="snooze_message"),

@@ -41,6 +41,7 @@ from . import (
     names,
     pages,
     search_pages,
+    selection,
     signals,
     storage_io,
     thread_view,
@@ -140,23 +141,54 @@ def _current_message_id(request) -> int | None:
     return match.kwargs.get("pk") if match.url_name == "read_message" else None
 
 
-def _apply(request, data) -> tuple[str, list[int]]:
-    """Run the action `data` asks for: (action, message ids), or ("", []) if invalid."""
-    form = BulkActionForm(data, user=request.user)
+def _apply(request, data, everything=None) -> tuple[str, list[int]]:
+    """Run the action `data` asks for (on `everything`, a "select all", if given):
+    (action, message ids), or ("", []) if invalid."""
+    form = BulkActionForm(data, user=request.user, everything=everything)
     if not form.is_valid():
         flash.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return "", []
     count = form.apply(request.user)
-    pages.offer_undo(request, form.done_message(count), form.undo())
-    return form.cleaned_data["action"], form.cleaned_data["ids"]
+    text = form.done_message(count)
+    if everything is not None and everything.too_many_to_undo and form.has_inverse():
+        text = f"{text} {selection.undo_note()}"
+    pages.offer_undo(request, text, form.undo())
+    return form.cleaned_data["action"], form.acted_ids()
+
+
+def _everything(request) -> tuple[selection.Everything | None, list[int]]:
+    """The bulk form's "select all", if chosen, and the open message if it is in the
+    set (a large set's ids are not all known; it is asked before the action)."""
+    searched = request.POST.get("scope") == search_pages.SCOPE
+    everything = selection.requested(request.user, request.POST, search=searched)
+    if everything is None or everything.ids is not None:
+        return everything, []
+    current = _current_message_id(request)
+    if current is not None and everything.messages.filter(pk=current).exists():
+        return everything, [current]
+    return everything, []
+
+
+@require_GET
+def select_all_count(request):
+    """The banner's offer counted ("Select all 12,345 messages in Inbox"), asked for by
+    the list's script when the banner shows (mailbox.selection.Offer)."""
+    offer = selection.counted(request.user, request.GET)
+    return JsonResponse({"choose": offer.choose_text, "chosen": offer.chosen_text})
 
 
 @require_POST
 def bulk_action(request):
     data = request.POST
+    everything, open_in_set = _everything(request)
     if data.get("scope") == search_pages.SCOPE:  # results from several folders
+        if everything is not None:  # their folder for Undo: the selection's, not the page's
+            data = data.copy()
+            data.setlist("ids", [str(i) for i in everything.ids or []])
         data = search_pages.with_origin(request.user, data)
-    action, acted = _apply(request, data)
+    action, acted = _apply(request, data, everything)
+    if action and not acted:
+        acted = open_in_set
     if data.get("scope") == search_pages.SCOPE:
         search_pages.drop_mixed_undo(request, data)
     folder = pages.list_key_or_none(request.POST.get("folder")) or Folder.INBOX
@@ -331,6 +363,7 @@ def message_action(request, pk: int):
     message = _message_or_404(request, pk)
     data = request.POST.copy()
     data.setlist("ids", [str(message.pk)])
+    data.pop(selection.FIELD, None)  # a row's own button: that message, never "select all"
     data["folder"] = key = folders.key_of(message)
     action, acted = _apply(request, data)
     list_query = request.POST.get("list", "")

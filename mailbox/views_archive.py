@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from . import export, folders, importing, pages, search, search_pages
+from . import export, folders, importing, pages, search, search_pages, selection
 from .forms import MessageIdsField
 from .forms_archive import FormatChoice, ImportForm
 from .models import SYSTEM_FOLDERS, Folder, ImportStatus, MailImport
@@ -82,13 +82,16 @@ def export_folder(request):
 def export_selection(request):
     """The messages ticked in a list (the list's form, posted here by "Download")."""
     folder = pages.list_key_or_none(request.POST.get("folder")) or Folder.INBOX
+    searched = request.POST.get("scope") == search_pages.SCOPE
+    everything = selection.requested(request.user, request.POST, search=searched)
     try:
-        ids = MessageIdsField().clean(request.POST.getlist("ids"))
+        ids = [] if everything else MessageIdsField().clean(request.POST.getlist("ids"))
     except ValidationError:
         flash.error(request, _("Select at least one message."))
         return redirect(pages.list_url(folder, request.POST.get("list", "")))
     fmt = FormatChoice(request.POST).chosen()
-    messages = export.selected_messages(request.user, ids)
+    # "Select all": the whole list (its every page), as the list's own download.
+    messages = everything.messages if everything else export.selected_messages(request.user, ids)
     try:
         return _download(export.export(request.user, messages, fmt, _("Selected messages")))
     except export.TooLarge as exc:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from . import folders, junk, pages, snooze
+from . import folders, junk, pages, search_pages, selection, snooze
 from .forms_snooze_junk import (
     BlockSenderForm,
     BulkReportJunkForm,
@@ -45,29 +45,50 @@ def _list_key(request) -> str:
 # Snooze ------------------------------------------------------------------------------
 
 
-def _snooze(request, form, ids: list[int], key: str) -> tuple[str, list[int]]:
+def _everything(request) -> selection.Everything | None:
+    """The list's "select all", if chosen (mailbox.selection)."""
+    searched = request.POST.get("scope") == search_pages.SCOPE
+    return selection.requested(request.user, request.POST, search=searched)
+
+
+def _run(chosen, function, *, chunked: bool) -> tuple[int, list[int] | None]:
+    """`function(ids)` on the ticked ids or on a "select all": (count, the ids for
+    Undo, or None when there are too many to remember)."""
+    if isinstance(chosen, selection.Everything):
+        run = chosen.run(lambda _owner, some, _target: function(some), None, chunked=chunked)
+        return run, chosen.ids
+    return function(chosen), chosen
+
+
+def _snooze(request, form, chosen, key: str) -> tuple[str, list[int]]:
     when = form.cleaned_data["when"]
-    count = snooze.snooze(request.user, ids, when)
+    count, ids = _run(chosen, lambda some: snooze.snooze(request.user, some, when), chunked=False)
     text = ngettext(
         "%(n)s message snoozed until %(when)s.", "%(n)s messages snoozed until %(when)s.", count
     ) % {"n": count, "when": snooze.wake_time(when)}
     # Undo: back to the list it was snoozed from (from Snoozed itself: a new time only).
-    undo = None if key == Folder.SNOOZED else {"action": "move", "ids": ids, "target": key}
-    if undo:  # the list the user is looking at comes back as it was
+    undo = None
+    if key != Folder.SNOOZED and ids is None:
+        text = f"{text} {selection.undo_note()}"
+    elif key != Folder.SNOOZED:
+        # the list the user is looking at comes back as it was
+        undo = {"action": "move", "ids": ids, "target": key}
         undo.update(folder=key, list=request.POST.get("list", ""))
     pages.offer_undo(request, text, undo)
-    return "snooze", ids
+    return "snooze", ids or []
 
 
 @require_POST
 def snooze_messages(request):
-    """The list's Snooze menu: the selected messages."""
+    """The list's Snooze menu: the selected messages, or the whole list ("select all")."""
     key = _list_key(request)
-    form = BulkSnoozeForm(request.POST)
+    everything = _everything(request)
+    form = SnoozeForm(request.POST) if everything else BulkSnoozeForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
         return _after(request, key, "", [])
-    action, acted = _snooze(request, form, form.cleaned_data["ids"], key)
+    chosen = everything if everything else form.cleaned_data["ids"]
+    action, acted = _snooze(request, form, chosen, key)
     return _after(request, key, action, acted)
 
 
@@ -87,13 +108,24 @@ def snooze_message(request, pk: int):
 # Junk --------------------------------------------------------------------------------
 
 
-def _report(request, ids: list[int], key: str, block: bool) -> tuple[str, list[int]]:
-    report = junk.report_junk(request.user, ids, block=block)
-    text = ngettext(
-        "%(n)s message moved to Junk.", "%(n)s messages moved to Junk.", report.moved
-    ) % {"n": report.moved}
-    if report.blocked:
-        text += " " + _("Blocked: %(senders)s.") % {"senders": ", ".join(report.blocked)}
+def _report(request, chosen, key: str, block: bool) -> tuple[str, list[int]]:
+    blocked: list[str] = []
+
+    def report(some) -> int:
+        done = junk.report_junk(request.user, some, block=block)
+        blocked.extend(done.blocked)
+        return done.moved
+
+    # Reading the senders to block: in chunks (a plain move would be one UPDATE).
+    moved, ids = _run(chosen, report, chunked=True)
+    text = ngettext("%(n)s message moved to Junk.", "%(n)s messages moved to Junk.", moved) % {
+        "n": moved
+    }
+    if blocked:
+        text += " " + _("Blocked: %(senders)s.") % {"senders": ", ".join(blocked)}
+    if ids is None:  # "select all" of more than Undo remembers
+        pages.offer_undo(request, f"{text} {selection.undo_note()}", None)
+        return "junk", []
     # Undo: back where they were, and the blocks just made removed with "Not junk".
     inverse = "unreport_junk" if block else "move"
     undo = {"action": inverse, "ids": ids, "target": key, "folder": key}
@@ -104,11 +136,13 @@ def _report(request, ids: list[int], key: str, block: bool) -> tuple[str, list[i
 @require_POST
 def report_junk_messages(request):
     key = _list_key(request)
-    form = BulkReportJunkForm(request.POST)
+    everything = _everything(request)
+    form = ReportJunkForm(request.POST) if everything else BulkReportJunkForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
         return _after(request, key, "", [])
-    action, acted = _report(request, form.cleaned_data["ids"], key, form.cleaned_data["block"])
+    chosen = everything if everything else form.cleaned_data["ids"]
+    action, acted = _report(request, chosen, key, form.cleaned_data["block"])
     return _after(request, key, action, acted)
 
 

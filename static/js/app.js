@@ -51,10 +51,54 @@
   });
 
   // --- the selection: select all, and confirmation of destructive buttons ---
+  // "Select all N messages in …" (the server's select_all checkbox, shown without
+  // JavaScript too) is offered here only once every row of the page is ticked.
+  function syncSelectAll() {
+    const banner = document.querySelector("[data-select-all]");
+    if (!banner) return;
+    const boxes = Array.from(document.querySelectorAll("#message-list input[name=ids]"));
+    const pageFull = boxes.length > 0 && boxes.every((box) => box.checked);
+    const everything = banner.querySelector("input[name=select_all]");
+    if (!pageFull) everything.checked = false;
+    const chosen = everything.checked;
+    banner.hidden = !pageFull;
+    banner.querySelector("[data-select-all-page]").hidden = chosen;
+    banner.querySelector("[data-select-all-offer]").hidden = chosen;
+    banner.querySelector("[data-select-all-chosen]").hidden = !chosen;
+    banner.querySelector("[data-select-all-clear]").hidden = !chosen;
+    const head = document.getElementById("select-all");
+    if (head) head.checked = pageFull;
+    if (pageFull) countSelectAll(banner);
+  }
+  // The offer says how many once the server has counted them (not on every page load:
+  // counting a large folder costs more than drawing its page). Without the count, the
+  // words without the number stand.
+  function countSelectAll(banner) {
+    if (banner.dataset.counted || !banner.dataset.countUrl) return;
+    banner.dataset.counted = "asked";
+    fetch(banner.dataset.countUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((offer) => {
+        if (!offer) return;
+        banner.querySelector("[data-select-all-choose]").textContent = offer.choose;
+        banner.querySelector("[data-select-all-chosen]").textContent = offer.chosen;
+      })
+      .catch(() => {});
+  }
   document.addEventListener("change", function (event) {
     if (event.target.id === "select-all") {
       each("#message-list input[name=ids]", null, (box) => { box.checked = event.target.checked; });
     }
+    if (event.target.matches("#select-all, #message-list input[name=ids], input[name=select_all]")) {
+      syncSelectAll();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("[data-select-all-clear]")) return;
+    each("#message-list input[name=ids]", null, (box) => { box.checked = false; });
+    syncSelectAll();
+    const head = document.getElementById("select-all");
+    if (head) head.focus();
   });
   document.addEventListener("click", function (event) {
     const button = event.target.closest("[data-confirm]");
@@ -143,6 +187,7 @@
   // --- the keyboard-shortcut help and other dialogs need JavaScript: show their buttons ---
   function enhance(root) {
     each("[data-print]", root, (el) => { el.hidden = false; });
+    syncSelectAll();
     each("[data-submit-on-change]", root, (el) => {
       each("[data-submit-button]", el.form, (button) => { button.hidden = true; });
     });
