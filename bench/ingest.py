@@ -74,13 +74,16 @@ def _reset(account) -> None:
     """Forget what the last run stored: rows and blobs (the server keeps the mail)."""
     from django.db import connection
 
-    from mailbox.models import Message
+    from mailbox.models import Message, ThreadKey
 
     Message.objects.filter(account=account).delete()
+    # Its conversation keys too: left behind, the next run would find every Message-ID
+    # known (and skip the inserts of a first delivery).
+    ThreadKey.objects.filter(owner_id=account.user_id).delete()
     clear_media()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM mailbox_message, mailbox_attachment")
+            cursor.execute("VACUUM mailbox_message, mailbox_attachment, mailbox_threadkey")
 
 
 def our_poll(account, *, fsync: bool = True) -> tuple[float, object]:

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from mailbox import commits
 from mailbox.models import Message, Outgoing, ThreadKey
 from mailbox.threading import message_keys
 from mailcore import addresses
@@ -103,11 +104,16 @@ def collect_sent(outgoing: Outgoing, accepted_addresses: list[str]) -> list[Coll
                     found[key] = (address, name or original.from_name, source)
                 else:
                     found[key] = (original.from_address, original.from_name, Source.REPLIED)
+    if not found:
+        return []
     now = timezone.now()
-    return [
-        _collect(user, address, name, source, used_at=now)
-        for address, name, source in found.values()
-    ]
+    # One transaction for all of them, whose commit does not wait for the disk: a
+    # crash of the database may lose a count, never mail (mailbox.commits).
+    with commits.relaxed_commit():
+        return [
+            _collect(user, address, name, source, used_at=now)
+            for address, name, source in found.values()
+        ]
 
 
 def collect_trusted(message: Message) -> CollectedAddress | None:
@@ -117,12 +123,13 @@ def collect_trusted(message: Message) -> CollectedAddress | None:
         return None
     if address_key(message.from_address) in _own_keys(user):
         return None
-    return _collect(user, message.from_address, message.from_name, Source.TRUSTED)
+    with transaction.atomic():
+        return _collect(user, message.from_address, message.from_name, Source.TRUSTED)
 
 
-@transaction.atomic
 def _collect(user, address: str, name: str, source: str, *, used_at=None) -> CollectedAddress:
-    """Create or update the user's row for `address`; saving it reindexes its terms."""
+    """Create or update the user's row for `address`; saving it reindexes its terms. In
+    the caller's transaction (the row is locked until it ends)."""
     key = address_key(address)
     name = " ".join(name.split())[:200]
     counted = {"times_used": 1, "last_used_at": used_at} if used_at is not None else {}
@@ -136,12 +143,16 @@ def _collect(user, address: str, name: str, source: str, *, used_at=None) -> Col
         if created:
             return row
         row = CollectedAddress.objects.select_for_update().get(pk=row.pk)
+    changed = []
     if name and not row.name:
         row.name = name
+        changed.append("name")
     if used_at is not None:
         row.times_used += 1
         row.last_used_at = used_at
-    row.save()
+        changed += ["times_used", "last_used_at"]
+    if changed:  # without the name, only its rank moves (suggestions.rerank_collected)
+        row.save(update_fields=changed)
     return row
 
 

@@ -39,7 +39,9 @@ under a microsecond of recency), then the tier.
 
 Keeping the index in sync: saving a Contact, ContactEmail, ContactGroup or
 CollectedAddress through the ORM (`save()`, `create()`) reindexes it (receivers below,
-connected in ContactsConfig.ready); deleting cascades to the terms. Code that writes
+connected in ContactsConfig.ready; a CollectedAddress saved with `update_fields` that
+leave out its name and address, as each send does, only has its rank updated); deleting
+cascades to the terms. Code that writes
 without signals (`bulk_create`, `QuerySet.update`, an import) calls
 `reindex_contacts(owner, contacts)` (or `reindex_contact`, `reindex_group`,
 `reindex_collected`) afterwards; `manage.py reindex_contacts` rebuilds everything.
@@ -58,7 +60,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connections, router, transaction
-from django.db.models import Exists, F, OuterRef, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 
 from mailcore import hangul
 from mailcore.addresses import Address
@@ -297,6 +299,33 @@ def reindex_collected(collected: CollectedAddress) -> int:
         collected=collected,
     )
     made = rows.save()
+    _rank_contact_address(collected, rank)
+    return made
+
+
+def rerank_collected(collected: CollectedAddress) -> None:
+    """A collected row whose name and address did not change (written to once more, the
+    delivery of every send): its terms keep their words and only take the new rank, and a
+    contact's same address with them. Two UPDATEs, no terms made again: the terms with the
+    address's key are the row's and its contacts' (groups have none), and every prefix
+    row keeps its tier in its key, the row's (COLLECTED) as a contact's."""
+    rank = rank_of(collected.times_used, collected.last_used_at, collected.created_at)
+    SuggestionTerm.objects.filter(
+        owner_id=collected.owner_id, address_key=collected.address_key
+    ).update(rank=rank)
+    SuggestionPrefix.objects.filter(
+        Q(collected=collected)
+        | Q(
+            email__in=ContactEmail.objects.filter(
+                owner_id=collected.owner_id, address_key=collected.address_key
+            ).values("pk")
+        ),
+        owner_id=collected.owner_id,
+    ).update(key=Value(sort_key(rank, 0)) + F("key") % TIERS)
+
+
+def _rank_contact_address(collected: CollectedAddress, rank: float) -> None:
+    """A saved contact's terms of the collected row's address take its rank."""
     SuggestionTerm.objects.filter(
         owner_id=collected.owner_id, address_key=collected.address_key, email__isnull=False
     ).update(rank=rank)
@@ -307,7 +336,6 @@ def reindex_collected(collected: CollectedAddress) -> int:
             owner_id=collected.owner_id, address_key=collected.address_key
         ).values("pk"),
     ).update(key=Value(sort_key(rank, 0)) + F("key") % TIERS)
-    return made
 
 
 def reindex_owner(owner) -> int:
@@ -356,8 +384,19 @@ def group_saved(sender, instance: ContactGroup, raw=False, **kwargs) -> None:
         reindex_group(instance)
 
 
-def collected_saved(sender, instance: CollectedAddress, raw=False, **kwargs) -> None:
-    if not raw:
+# The fields a collected row's terms are made of: a save that leaves them out only moves
+# its rank (rerank_collected).
+_COLLECTED_WORDS = frozenset({"name", "address", "address_key"})
+
+
+def collected_saved(
+    sender, instance: CollectedAddress, raw=False, update_fields=None, **kwargs
+) -> None:
+    if raw:
+        return
+    if update_fields is not None and not _COLLECTED_WORDS & set(update_fields):
+        rerank_collected(instance)
+    else:
         reindex_collected(instance)
 
 

@@ -99,8 +99,8 @@ def decide(account: MailAccount, fetched: Fetched) -> Arrival:
 
 
 def _apply_delivery(account: MailAccount, arrival: Arrival) -> None:
-    delivery = per_poll(
-        ("delivery", account.pk), AccountDelivery.objects.filter(account=account).first
+    delivery = per_poll(  # lazily: not a queryset built for every message of the poll
+        ("delivery", account.pk), lambda: AccountDelivery.objects.filter(account=account).first()
     )
     if delivery is None:
         return

@@ -55,8 +55,9 @@ def fault_point(name: str) -> None:
     """Kill this process with SIGKILL here when the crash tests ask for it (else nothing).
 
     Points: "after-write" (temporary files written), "after-fsync" (blobs durable and
-    in place, rows not committed), "after-commit" (a message's rows committed, not
-    DELEd), "after-dele" (DELEs sent, QUIT not).
+    in place, rows not committed), "before-commit" (a batch's rows written, not
+    committed), "after-commit" (a message's rows committed, not DELEd), "after-dele"
+    (DELEs sent, QUIT not).
     """
     wanted = os.environ.get(FAULT_ENV)
     if not wanted:

@@ -102,8 +102,10 @@ def queue_for_sending(outgoing: Outgoing, *, send_at=None) -> Outgoing:
     Not due before `send_after` (mailbox.sending): the owner's undo window from now
     (`undo_send_seconds`, 0 = at once), or `send_at` for Send later (`scheduled`).
     """
+    # The draft's row and its owner's (for the sending limits, send_limits.check), both
+    # locked in one statement: FOR NO KEY UPDATE, as every UPDATE of them takes.
     locked = (
-        Outgoing.objects.select_for_update(of=("self",))
+        Outgoing.objects.select_for_update(no_key=True, of=("self", "owner"))
         .select_related("account", "owner")
         .get(pk=outgoing.pk)
     )
@@ -118,6 +120,7 @@ def queue_for_sending(outgoing: Outgoing, *, send_at=None) -> Outgoing:
         recipients=len(built.recipients),
         size=len(built.data),
         exclude_pk=locked.pk,
+        locked_owner=locked.owner,
     )
     # Under raw/ like received mail: the Sent copy stored after delivery is the same file.
     name, _ = ingest.store_blob("raw", built.data, ".eml")

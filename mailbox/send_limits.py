@@ -23,10 +23,10 @@ a stolen account could set up. Past a limit they are not queued (and logged,
 `event=send_limit`); the message that arrived is stored as usual. Read receipts neither
 count nor are refused: one per received message that asks, a few hundred bytes.
 
-Cost: a count and two sums over the owner's rows of the last 24 hours and the pending
-ones, through the (owner, queued_at) and (owner, status) indexes; the limits themselves
-bound how many rows that is. Working out when a limit frees up reads the same rows, and
-only when one was reached.
+Cost: one query (a count and two sums) over the owner's rows of the last 24 hours and
+the pending ones, through the (owner, queued_at) and (owner, status) indexes; the limits
+themselves bound how many rows that is. Working out when a limit frees up reads the same
+rows, and only when one was reached.
 """
 
 from __future__ import annotations
@@ -162,27 +162,27 @@ def _since(owner_id: int, since: dt.datetime, exclude_pk: int | None = None):
     return _counted(owner_id, exclude_pk).filter(queued_at__gt=since)
 
 
-def _pending_bytes(owner_id: int, exclude_pk: int | None = None) -> int:
-    return (
+def _counts(owner_id: int, now: dt.datetime, exclude_pk: int | None = None) -> tuple[int, int, int]:
+    """(messages queued in the last hour, recipients in the last 24 hours, bytes still
+    waiting to be sent): one query, over the rows of the last 24 hours and the pending."""
+    day = Q(queued_at__gt=now - DAY)
+    pending = Q(status__in=PENDING)
+    found = (
         _counted(owner_id, exclude_pk)
-        .filter(status__in=PENDING)
-        .aggregate(total=Coalesce(Sum("size"), 0))["total"]
+        .filter(day | pending)
+        .aggregate(
+            hour=Count("pk", filter=Q(queued_at__gt=now - HOUR)),
+            day=Coalesce(Sum(JsonArrayLength("recipients"), filter=day), 0),
+            pending=Coalesce(Sum("size", filter=pending), 0),
+        )
     )
-
-
-def _window(owner_id: int, now: dt.datetime, exclude_pk: int | None = None) -> tuple[int, int]:
-    """(messages queued in the last hour, recipients in the last 24 hours): one query."""
-    found = _since(owner_id, now - DAY, exclude_pk).aggregate(
-        hour=Count("pk", filter=Q(queued_at__gt=now - HOUR)),
-        day=Coalesce(Sum(JsonArrayLength("recipients")), 0),
-    )
-    return found["hour"], found["day"]
+    return found["hour"], found["day"], found["pending"]
 
 
 def usage(user) -> sending_limits.Usage:
     """What counts against the user's limits now (the User admin shows it)."""
-    hour, day = _window(user.pk, timezone.now())
-    return sending_limits.Usage(last_hour=hour, last_day=day, pending_bytes=_pending_bytes(user.pk))
+    hour, day, pending = _counts(user.pk, timezone.now())
+    return sending_limits.Usage(last_hour=hour, last_day=day, pending_bytes=pending)
 
 
 def _up_to_minute(when: dt.datetime) -> dt.datetime:
@@ -228,12 +228,22 @@ def lock_owner(owner_id: int):
     )
 
 
-def check(owner_id: int, *, recipients: int, size: int, exclude_pk: int | None = None) -> None:
+def check(
+    owner_id: int,
+    *,
+    recipients: int,
+    size: int,
+    exclude_pk: int | None = None,
+    locked_owner=None,
+) -> None:
     """Raise OverLimit if queuing a message of `size` bytes to `recipients` addresses
     now would pass one of the owner's limits. In the transaction that queues it: the
     owner's row is locked here, so concurrent sends are counted one after the other.
-    `exclude_pk`: the row being queued (a failed message sent again counts once)."""
-    limits = sending_limits.limits_for(lock_owner(owner_id))
+    `exclude_pk`: the row being queued (a failed message sent again counts once).
+    `locked_owner`: the owner's row, already locked FOR NO KEY UPDATE in this
+    transaction by the caller (outbox.queue_for_sending, with the draft's row)."""
+    owner = locked_owner if locked_owner is not None else lock_owner(owner_id)
+    limits = sending_limits.limits_for(owner)
     if not limits.per_hour or not limits.per_day or not limits.per_message:
         raise OverLimit("stopped", limit=0)
     if recipients > limits.per_message:
@@ -241,7 +251,7 @@ def check(owner_id: int, *, recipients: int, size: int, exclude_pk: int | None =
     if recipients > limits.per_day:
         raise OverLimit("per_day_message", limit=limits.per_day, count=recipients)
     now = timezone.now()
-    hour, day = _window(owner_id, now, exclude_pk)
+    hour, day, pending = _counts(owner_id, now, exclude_pk)
     if hour + 1 > limits.per_hour:
         free_at = _hour_frees_at(owner_id, now, hour, limits.per_hour, exclude_pk)
         raise OverLimit("per_hour", limit=limits.per_hour, used=hour, free_at=free_at)
@@ -256,7 +266,6 @@ def check(owner_id: int, *, recipients: int, size: int, exclude_pk: int | None =
         )
     if size > limits.pending_bytes:
         raise OverLimit("pending_message", limit=limits.pending_bytes, size=size)
-    pending = _pending_bytes(owner_id, exclude_pk)
     if pending + size > limits.pending_bytes:
         raise OverLimit("pending", limit=limits.pending_bytes, used=pending, size=size)
 

@@ -1,7 +1,7 @@
 """Conversations, stored: thread ids at ingest and send, the backfill, and what pages ask.
 
 Every message gets its ``Message.thread_id`` in the transaction that stores it
-(:func:`assign`, called by ``ingest.store_message``, which polled mail, the Sent
+(:func:`assign_many`, called by ``ingest.store_batch``, which polled mail, the Sent
 copies of the outbox and imports all go through). Placement is
 ``mailcore.threads.place_message``: a message joins the thread of any Message-ID it
 carries or refers to (``ThreadKey`` rows, one per id per owner), threads its ids link
@@ -10,9 +10,10 @@ are merged, and a prefix-only reply without ids falls back on the subject
 primary key of the message that started it; a merge keeps the smaller id, so the
 oldest-stored thread wins.
 
-Cost at ingest: one ``ThreadKey`` lookup for all of a message's ids, one update of
-the message, one bulk insert of the ids not known yet; a subject lookup only for a
-reply without references; two updates only when threads merge.
+Cost at ingest, for a poll's batch of messages as for one (:func:`assign_many`): one
+``ThreadKey`` lookup for all of their ids, one update of the messages, one bulk insert
+of the ids not known yet; a subject lookup only for a reply without references; two
+updates only when threads merge.
 
 Pages pay nothing per row: the conversation list (:func:`latest_per_thread`) keeps a
 message only if no newer message of its thread is in the same list (a ``NOT EXISTS``
@@ -70,50 +71,99 @@ def assign(message: Message) -> int:
 
     Runs in the caller's transaction (``ingest.store_message``).
     """
-    owner = message.owner_id
-    own_id, ancestors = message_keys(message.message_id, message.in_reply_to, message.references)
-    key = threads.subject_key(message.subject)
-    digest = subject_digest(key.key)
+    assign_many([message])
+    return message.thread_id
+
+
+def assign_many(messages: list[Message], *, saved: bool = True) -> None:
+    """:func:`assign` for messages of one owner saved together, in their order: each is
+    placed as if the ones before it had been assigned one by one, in a fixed number of
+    queries (one ``ThreadKey`` lookup, one update of the messages, one insert of the new
+    keys), plus a subject lookup for each reply without references and two updates per
+    merge. Runs in the caller's transaction (``ingest.store_batch``).
+
+    ``saved=False``: the messages have their ids but are not inserted yet; their thread
+    fields are only set on them, for their INSERT (no update)."""
+    if not messages:
+        return
+    owner = messages[0].owner_id
+    if any(m.owner_id != owner for m in messages):
+        raise ValueError("assign_many takes the messages of one owner")
+    planned = []
+    for m in messages:
+        own_id, ancestors = message_keys(m.message_id, m.in_reply_to, m.references)
+        planned.append((m, own_id, ancestors, threads.subject_key(m.subject)))
+    wanted = {i for _, own_id, ancestors, _ in planned for i in (own_id, *ancestors) if i}
+    # Message-ID → thread: the owner's recorded keys, then those this batch records.
     known: dict[str, int] = {}
-
-    def lookup_ids(ids):
+    wanted_list = sorted(wanted)
+    for start in range(0, len(wanted_list), BATCH):
         known.update(
-            ThreadKey.objects.filter(owner_id=owner, message_id__in=ids).values_list(
-                "message_id", "thread_id"
-            )
+            ThreadKey.objects.filter(
+                owner_id=owner, message_id__in=wanted_list[start : start + BATCH]
+            ).values_list("message_id", "thread_id")
         )
-        return known
+    new_keys: dict[str, int] = {}
+    placed: list[Message] = []  # of this batch, thread set, not yet written
 
-    def lookup_subject(_key: str) -> int | None:
-        return (
-            Message.objects.filter(
-                owner_id=owner,
-                thread_subject=digest,
-                date__gte=message.date - threads.SUBJECT_WINDOW,
-                thread_id__isnull=False,
+    for m, own_id, ancestors, key in planned:
+        digest = subject_digest(key.key)
+
+        def lookup_ids(ids):
+            return {i: known[i] for i in ids if i in known}
+
+        def lookup_subject(_key: str, m=m, digest=digest) -> int | None:
+            # The latest earlier message with this subject, by (date, id): stored ones
+            # (already threaded) and this batch's placed ones.
+            since = m.date - threads.SUBJECT_WINDOW
+            stored = (
+                Message.objects.filter(
+                    owner_id=owner, thread_subject=digest, date__gte=since, thread_id__isnull=False
+                )
+                .exclude(pk__in=[p.pk for p in messages])
+                .order_by("-date", "-id")
+                .values_list("date", "id", "thread_id")
+                .first()
             )
-            .exclude(pk=message.pk)
-            .order_by("-date", "-id")
-            .values_list("thread_id", flat=True)
-            .first()
-        )
+            batch = [
+                (p.date, p.pk, p.thread_id)
+                for p in placed
+                if p.thread_subject == digest and p.date >= since
+            ]
+            candidates = [*([stored] if stored else []), *batch]
+            return max(candidates, key=lambda c: (c[0], c[1]))[2] if candidates else None
 
-    placement = threads.place_message(own_id, ancestors, key, lookup_ids, lookup_subject)
-    thread = message.pk if placement.thread is None else placement.thread
-    if placement.merge:
-        merged = list(placement.merge)
-        Message.objects.filter(owner_id=owner, thread_id__in=merged).update(thread_id=thread)
-        ThreadKey.objects.filter(owner_id=owner, thread_id__in=merged).update(thread_id=thread)
-    Message.objects.filter(pk=message.pk).update(thread_id=thread, thread_subject=digest)
-    new_keys = [
-        ThreadKey(owner_id=owner, message_id=ident, thread_id=thread)
-        for ident in placement.ids
-        if ident not in known
-    ]
+        placement = threads.place_message(own_id, ancestors, key, lookup_ids, lookup_subject)
+        thread = m.pk if placement.thread is None else placement.thread
+        if placement.merge:
+            merged = list(placement.merge)
+            Message.objects.filter(owner_id=owner, thread_id__in=merged).update(thread_id=thread)
+            ThreadKey.objects.filter(owner_id=owner, thread_id__in=merged).update(thread_id=thread)
+            for table in (known, new_keys):
+                for ident, t in table.items():
+                    if t in placement.merge:
+                        table[ident] = thread
+            for p in placed:
+                if p.thread_id in placement.merge:
+                    p.thread_id = thread
+        for ident in placement.ids:
+            if ident not in known:
+                known[ident] = new_keys[ident] = thread
+        m.thread_id, m.thread_subject = thread, digest
+        placed.append(m)
+
+    if saved and len(messages) == 1:
+        Message.objects.filter(pk=messages[0].pk).update(
+            thread_id=messages[0].thread_id, thread_subject=messages[0].thread_subject
+        )
+    elif saved:
+        Message.objects.bulk_update(messages, ["thread_id", "thread_subject"], batch_size=BATCH)
     if new_keys:
-        ThreadKey.objects.bulk_create(new_keys, ignore_conflicts=True)
-    message.thread_id, message.thread_subject = thread, digest
-    return thread
+        ThreadKey.objects.bulk_create(
+            [ThreadKey(owner_id=owner, message_id=i, thread_id=t) for i, t in new_keys.items()],
+            batch_size=BATCH,
+            ignore_conflicts=True,
+        )
 
 
 # Backfill --------------------------------------------------------------------

@@ -86,7 +86,8 @@ def reply_on_arrival(account: MailAccount, fetched: Fetched, arrival: Arrival) -
     if arrival.blocked or arrival.folder in UNANSWERED_FOLDERS:
         return
     vacation = per_poll(
-        ("vacation", account.pk), VacationReply.objects.filter(account=account, enabled=True).first
+        ("vacation", account.pk),
+        lambda: VacationReply.objects.filter(account=account, enabled=True).first(),
     )
     if vacation is None or not is_active(vacation, user_today(account.user, now())):
         return

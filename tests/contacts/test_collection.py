@@ -10,7 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts import collection, suggestions
-from contacts.models import CollectedAddress, Contact, ContactEmail
+from contacts.models import (
+    CollectedAddress,
+    Contact,
+    ContactEmail,
+    SuggestionPrefix,
+    SuggestionTerm,
+)
 from mailbox import ingest, outbox
 from mailbox.models import Message, OutgoingStatus
 from testkit import mailfactory as mf
@@ -258,3 +264,33 @@ def test_collection_never_touches_another_users_rows(
     send_now(alice_client, account, django_capture_on_commit_callbacks, to="carol@example.test")
     assert collected(bob)["carol@example.test"].times_used == 5
     assert collected(alice)["carol@example.test"].times_used == 1
+
+
+def suggestion_rows(user) -> tuple[list, list]:
+    """The user's term and prefix rows, as a rebuild would compare them (without ids)."""
+    terms = SuggestionTerm.objects.filter(owner=user).values_list(
+        "term", "rank", "tier", "address_key", "email_id", "group_id", "collected_id"
+    )
+    prefixes = SuggestionPrefix.objects.filter(owner=user).values_list(
+        "prefix", "key", "email_id", "group_id", "collected_id"
+    )
+    return sorted(terms), sorted(prefixes)
+
+
+def test_writing_again_moves_the_suggestion_rank_as_a_rebuild_would(
+    alice_client, alice, smtp_server, django_capture_on_commit_callbacks
+):
+    # Each send to a known address only updates the ranks of its terms and prefixes
+    # (suggestions.rerank_collected): the rows must be those a full rebuild makes.
+    contact = Contact.objects.create(owner=alice, display_name="Bob Lee")
+    ContactEmail.objects.create(contact=contact, address="bob@example.test", preferred=True)
+    account = smtp_account(alice, smtp_server())
+    send_now(alice_client, account, django_capture_on_commit_callbacks, to="bob@example.test")
+    before = SuggestionTerm.objects.get(owner=alice, term="bob@example.test", email__isnull=False)
+    send_now(alice_client, account, django_capture_on_commit_callbacks, to="bob@example.test")
+    assert collected(alice)["bob@example.test"].times_used == 2
+    after = SuggestionTerm.objects.get(owner=alice, term="bob@example.test", email__isnull=False)
+    assert after.rank > before.rank  # the contact's address ranks with what was sent
+    kept = suggestion_rows(alice)
+    suggestions.reindex_owner(alice)
+    assert suggestion_rows(alice) == kept

@@ -222,7 +222,8 @@ def test_blobs_are_synced_and_renamed_before_the_commit_and_dele_comes_after(
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    "point", ["after-write", "after-fsync", "after-commit", "after-commit:2", "after-dele"]
+    "point",
+    ["after-write", "after-fsync", "before-commit", "after-commit", "after-commit:2", "after-dele"],
 )
 def test_a_poll_killed_at_any_step_loses_and_duplicates_nothing(point, alice, dovecot, pop3_user):
     delivered = deliver_three(pop3_user)
@@ -240,6 +241,61 @@ def test_a_poll_killed_at_any_step_loses_and_duplicates_nothing(point, alice, do
     assert_stored_exactly_once(account, delivered)
     assert pop3_user.server_message_count() == 0
     assert Message.objects.filter(account=account).values("uidl").distinct().count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_poll_killed_inside_a_batch_refetches_its_uncommitted_messages_exactly_once(
+    alice, dovecot, pop3_user
+):
+    # More than a batch holds (ingest.BATCH_MESSAGES), so a poll stores two at least.
+    count = ingest.BATCH_MESSAGES + 10
+    delivered = [pop3_user.deliver(mail(subject=f"batch {i}", body=f"{i}\n")) for i in range(count)]
+    account = dovecot_account(alice, dovecot, pop3_user, leave_on_server=False)
+
+    # Killed as its second batch is about to commit: that batch's rows are written, the
+    # first batch's are committed.
+    killed = poll_mail_process(alice.username, **{blobs.FAULT_ENV: "before-commit:2"})
+
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    committed = Message.objects.filter(account=account).count()
+    assert 1 <= committed < len(delivered)
+    assert pop3_user.server_message_count() == len(delivered)
+    MailAccount.objects.filter(pk=account.pk).update(poll_lock_until=timezone.now())
+    restarted = poll_mail_process(alice.username)
+
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert f"{len(delivered) - committed} new" in restarted.stdout
+    assert_stored_exactly_once(account, delivered)
+    assert pop3_user.server_message_count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_fails_before_its_commit_stores_none_of_its_messages(
+    alice, dovecot, pop3_user, monkeypatch
+):
+    delivered = deliver_three(pop3_user)
+    account = dovecot_account(alice, dovecot, pop3_user, leave_on_server=False)
+    with ingest.open_session(account) as session:
+        fetched = [
+            (ingest.prepare_message(session.retr(entry.number)), ingest.uid_key(entry.uid))
+            for entry in session.listing()
+        ]
+        session.quit()
+
+    def fail(point):
+        if point == "before-commit":
+            raise OSError(errno.EIO, "the batch dies before its commit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(blobs, "fault_point", fail)
+        with pytest.raises(OSError):
+            ingest.store_batch(account, fetched, on_arrival=True)
+    assert not Message.objects.filter(account=account).exists()
+
+    result = ingest.poll_account(account.pk)
+
+    assert (result.new, result.deleted) == (3, 3)
+    assert_stored_exactly_once(account, delivered)
 
 
 # Disk full, read-only media ----------------------------------------------------------------

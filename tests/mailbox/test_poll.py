@@ -7,9 +7,10 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from mailbox import ingest
+from mailbox import arrival, ingest
 from mailbox.models import Attachment, Message, SkippedMessage
 from testkit.mailfactory import mail
 from tests.conftest import dovecot_account, make_account
@@ -108,23 +109,26 @@ def test_delete_after_download_keeps_message_on_server_until_stored(
     pop3_user.deliver(mail(subject="first"))
     pop3_user.deliver(mail(subject="second"))
     account = dovecot_account(alice, dovecot, pop3_user, leave_on_server=False)
-    real_store = ingest.store_message
+    real_store = ingest.store_batch
     calls = []
 
-    def store_then_crash(account, raw, uidl, **kw):
-        calls.append(uidl)
-        if len(calls) == 2:
-            raise RuntimeError("database went away")
-        return real_store(account, raw, uidl, **kw)
+    def store_then_crash(account, batch, **kw):
+        stored = []
+        for fetched, uidl in batch:  # one commit each, the second never comes
+            calls.append(uidl)
+            if len(calls) == 2:
+                raise RuntimeError("database went away")
+            stored += real_store(account, [(fetched, uidl)], **kw)
+        return stored
 
-    monkeypatch.setattr(ingest, "store_message", store_then_crash)
+    monkeypatch.setattr(ingest, "store_batch", store_then_crash)
     with pytest.raises(RuntimeError):
         ingest.poll_account(account.pk)
     # The first message is stored, but nothing was deleted: no QUIT was sent.
     assert Message.objects.filter(account=account).count() == 1
     assert pop3_user.server_message_count() == 2
 
-    monkeypatch.setattr(ingest, "store_message", real_store)
+    monkeypatch.setattr(ingest, "store_batch", real_store)
     result = ingest.poll_account(account.pk)
     assert result.new == 1
     assert result.deleted == 2  # the one stored earlier is deleted now, not fetched again
@@ -132,6 +136,45 @@ def test_delete_after_download_keeps_message_on_server_until_stored(
     assert sorted(Message.objects.filter(account=account).values_list("subject", flat=True)) == [
         "first",
         "second",
+    ]
+
+
+def test_storing_a_batch_costs_the_same_queries_for_two_messages_or_twenty(alice_account):
+    def queries(count: int, start: int) -> int:
+        batch = [
+            (
+                ingest.prepare_message(
+                    mail(
+                        subject=f"batch {start + i}",
+                        attachments=[("a.txt", "text/plain", f"{start + i}".encode())],
+                    )
+                ),
+                f"q-{start + i}",
+            )
+            for i in range(count)
+        ]
+        with arrival.one_poll(), CaptureQueriesContext(connection) as ctx:
+            stored = ingest.store_batch(alice_account, batch, on_arrival=True)
+        assert all(m is not None for m in stored)
+        return len(ctx.captured_queries)
+
+    assert queries(2, 100) == queries(20, 200)
+    assert Attachment.objects.filter(message__account=alice_account).count() == 22
+
+
+def test_a_batch_with_a_uidl_stored_meanwhile_stores_the_others_once(alice_account):
+    raws = [mail(subject=f"race {i}") for i in range(3)]
+    assert ingest.store_message(alice_account, raws[1], "u-1") is not None  # a racing poll
+
+    stored = ingest.store_batch(
+        alice_account, [(ingest.prepare_message(raw), f"u-{i}") for i, raw in enumerate(raws)]
+    )
+
+    assert [m is not None for m in stored] == [True, False, True]
+    assert sorted(Message.objects.filter(account=alice_account).values_list("uidl", flat=True)) == [
+        "u-0",
+        "u-1",
+        "u-2",
     ]
 
 

@@ -94,12 +94,12 @@ def test_objects_are_complete_before_the_commit_and_the_commit_before_dele(
     raw_name = f"raw/{digest[:2]}/{digest}.eml"
     seen = []
 
-    real_assign = ingest.assign_thread
+    real_assign = ingest.assign_threads
 
-    def assign_inside_the_transaction(message):
+    def assign_inside_the_transaction(messages, *args, **kwargs):
         # Runs inside the transaction that stores the rows: the objects must be whole.
         seen.append(("commit", s3_media.object_bytes(raw_name) == delivered.wire))
-        return real_assign(message)
+        return real_assign(messages, *args, **kwargs)
 
     real_dele = pop3.POP3Session.dele
 
@@ -107,7 +107,7 @@ def test_objects_are_complete_before_the_commit_and_the_commit_before_dele(
         seen.append(("dele", Message.objects.filter(account=account, uidl=delivered.uid).exists()))
         return real_dele(session, number)
 
-    monkeypatch.setattr(ingest, "assign_thread", assign_inside_the_transaction)
+    monkeypatch.setattr(ingest, "assign_threads", assign_inside_the_transaction)
     monkeypatch.setattr(pop3.POP3Session, "dele", dele)
 
     assert ingest.poll_account(account.pk).new == 1

@@ -510,4 +510,21 @@ def test_the_check_locks_the_owners_row_so_concurrent_sends_are_counted_in_turn(
     KEY UPDATE on the user's row: rows that refer to the user can still be written)."""
     with CaptureQueriesContext(connection) as queries:
         send_limits.check(alice.pk, recipients=1, size=10)
-    assert any("FOR NO KEY UPDATE" in q["sql"] for q in queries.captured_queries)
+    if connection.features.has_select_for_update:
+        assert any("FOR NO KEY UPDATE" in q["sql"] for q in queries.captured_queries)
+    else:  # SQLite has no row locks: each transaction takes the write lock at its BEGIN
+        assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_queueing_locks_the_owners_row_with_the_drafts_in_one_statement(alice, account):
+    """queue_for_sending reads the draft and its owner (with the limits) in one statement,
+    which locks both rows (FOR NO KEY UPDATE where the database has row locks): the check
+    needs no query of its own to lock the owner, and concurrent sends still count in turn."""
+    draft = Outgoing.objects.create(owner=alice, account=account, to="bob@example.test")
+    with CaptureQueriesContext(connection) as queries:
+        outbox.queue_for_sending(draft)
+    owner_reads = [q["sql"] for q in queries.captured_queries if '"accounts_user"' in q["sql"]]
+    assert len(owner_reads) == 1
+    assert '"mailbox_outgoing"' in owner_reads[0]  # the draft's row, in the same statement
+    if connection.features.has_select_for_update_of:
+        assert 'FOR NO KEY UPDATE OF "mailbox_outgoing", "accounts_user"' in owner_reads[0]

@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from mailbox import ingest, threading
+from mailbox import ingest, listing, threading
 from mailbox.models import Folder, Message, Outgoing, ThreadKey, TrustedSender, UserFolder
 from testkit import mailfactory as mf
 from tests.conftest import make_account
@@ -190,6 +190,66 @@ def test_threading_existing_mail_gives_the_threads_ingest_gives(alice_account):
     assert (
         ThreadKey.objects.filter(message_id="b@x").get().thread_id == thread_of(messages[0]).pop()
     )
+
+
+SEQUENCE = [  # a reply before its parent, a merge, a subject fallback, a plain reply
+    ("c@x", "Re: Plan", {"in_reply_to": "<b@x>", "minutes": 20}),
+    ("a@x", "Plan", {}),
+    ("b@x", "Re: Plan", {"references": "<a@x>", "minutes": 10}),
+    ("d@x", "Lunch", {}),
+    ("e@x", "Re: lunch", {"minutes": 5}),
+    ("f@x", "Other", {}),
+    ("g@x", "Re: Other", {"in_reply_to": "<f@x>", "minutes": 1}),
+]
+
+
+def _threads_by_position(messages: list[Message]) -> list[int]:
+    """Each message's thread, as the position of the message whose id it is."""
+    pks = [m.pk for m in messages]
+    threads = dict(Message.objects.filter(pk__in=pks).values_list("pk", "thread_id"))
+    return [pks.index(threads[pk]) for pk in pks]
+
+
+def _keys_by_position(owner, messages: list[Message]) -> dict[str, int]:
+    pks = [m.pk for m in messages]
+    return {
+        ident: pks.index(thread)
+        for ident, thread in ThreadKey.objects.filter(owner=owner).values_list(
+            "message_id", "thread_id"
+        )
+    }
+
+
+def test_a_batch_is_threaded_as_its_messages_stored_one_by_one(alice_account, bob_account):
+    one_by_one = [store(alice_account, mail(i, s, **kw)) for i, s, kw in SEQUENCE]
+    batch = ingest.store_batch(
+        bob_account,
+        [(ingest.prepare_message(mail(i, s, **kw)), f"batch-{i}") for i, s, kw in SEQUENCE],
+    )
+    assert _threads_by_position(batch) == _threads_by_position(one_by_one)
+    assert len(set(_threads_by_position(batch))) == 3
+    assert _keys_by_position(bob_account.user, batch) == _keys_by_position(
+        alice_account.user, one_by_one
+    )
+
+
+def test_a_batch_joins_and_merges_the_threads_stored_before_it(alice_account):
+    parent = store(alice_account, mail("a@x", "Plan"))
+    orphan = store(alice_account, mail("c@x", "Re: Plan", in_reply_to="<b@x>", minutes=20))
+    batch = ingest.store_batch(
+        alice_account,
+        [
+            (ingest.prepare_message(mail(i, s, **kw)), f"later-{i}")
+            for i, s, kw in [
+                ("b@x", "Re: Plan", {"references": "<a@x>", "minutes": 10}),
+                ("d@x", "Re: Plan", {"in_reply_to": "<c@x>", "minutes": 30}),
+            ]
+        ],
+    )
+    assert thread_of(parent, orphan, *batch) == {parent.pk}
+    assert set(
+        ThreadKey.objects.filter(owner=alice_account.user).values_list("thread_id", flat=True)
+    ) == {parent.pk}
 
 
 # The conversation list ------------------------------------------------------------------
@@ -449,7 +509,7 @@ def test_conversation_steps_stay_in_the_messages_folder(
 
 
 def test_conversation_steps_cost_the_same_queries_however_many_conversations(
-    alice_client, conversations_on, alice_account
+    alice_client, conversations_on, alice_account, monkeypatch
 ):
     def count(message) -> int:
         reset_queries()
@@ -458,6 +518,10 @@ def test_conversation_steps_cost_the_same_queries_however_many_conversations(
         return len(captured)
 
     plan = _conversation(alice_account, "plan", 3, minutes=500)
+    # The list is longer than a page at both counts (it then offers "Select all", with
+    # one query of its own: mailbox.selection).
+    _conversation(alice_account, "before", 2, minutes=400)
+    monkeypatch.setattr(listing, "PAGE_SIZE", 1)
     count(plan[0])  # the first reading also marks it read
     few = count(plan[0])
     for n in range(30):
