@@ -30,9 +30,12 @@ class Workers:
             "WEBMAIL_TEST_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         }
         db = connection.settings_dict
-        self.env["DATABASE_URL"] = (
-            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        )
+        if connection.vendor == "sqlite":  # the test database is a file (testkit.settings)
+            self.env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+        else:
+            self.env["DATABASE_URL"] = (
+                f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+            )
         broker = os.environ.get("CELERY_BROKER_URL", "memory://")
         if broker.startswith("memory://"):
             folder = tmp_path / "queue"
