@@ -91,9 +91,12 @@ def test_conversation_view_groups_a_thread_and_opens_it_with_older_messages_coll
     # The conversation's row stays the current one while its oldest message is open.
     expect(trip).to_have_class(re.compile(r"\bcurrent\b"))
     expect(pane.locator(".message-nav a[rel=next]")).to_have_count(0)  # the last conversation
+    expect(pane.locator("#subject")).to_have_text("Trip to Busan")
+    page.wait_for_load_state("networkidle")  # the pane swapped in and settled: keys act on it
     page.keyboard.press("k")
     expect(pane.locator("#subject")).to_have_text("Something else")
     expect(pane.locator(".message-nav a[rel=prev]")).to_have_count(0)  # the first one
+    page.wait_for_load_state("networkidle")
     page.keyboard.press("j")
     expect(pane.locator("#subject")).to_have_text("Re: Trip to Busan")
     assert csp_violations(page) == []

@@ -33,7 +33,8 @@ def test_the_pdf_inside_a_winmail_dat_downloads_from_the_read_page(new_page, dev
     frame = page.frame_locator("iframe.body-frame")
     expect(frame.locator("body")).to_contain_text("Outlook의 본문")
     region = page.get_by_role("region", name="Attachments")
-    expect(region.get_by_text("winmail.dat")).to_be_visible()
+    expect(region.get_by_text("winmail.dat", exact=True)).to_be_visible()
+    expect(region.get_by_text("Original winmail.dat from Outlook")).to_be_visible()
     with page.expect_download() as info:
         region.get_by_role("link", name="Download 견적서.pdf").click()
     download = info.value
