@@ -158,6 +158,7 @@ def test_contacts_pages_pass_axe_in_both_themes(new_page, address_book, axe_sour
     page.get_by_role("group", name="Email address 1").get_by_label("Email address").fill("x y")
     page.get_by_role("button", name="Save contact").click()
     expect(page.locator(".error-summary")).to_be_visible()
+    page.wait_for_load_state()  # the posted page's stylesheet applied (axe reads colours)
     found["errors"] = page.evaluate(RUN_AXE) + page.evaluate(UNLABELLED_CONTROLS)
     page.goto("/contacts/import/")
     page.get_by_label("File").set_input_files(
@@ -165,6 +166,7 @@ def test_contacts_pages_pass_axe_in_both_themes(new_page, address_book, axe_sour
     )
     page.get_by_role("button", name="Preview").click()
     expect(page.get_by_role("heading", name="What will be imported")).to_be_visible()
+    page.wait_for_load_state()
     found["preview"] = page.evaluate(RUN_AXE) + page.evaluate(UNLABELLED_CONTROLS)
     assert {name: v for name, v in found.items() if v} == {}
     assert csp_violations(page) == []
