@@ -11,17 +11,18 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 from django.urls import reverse
 
 from mailbox import ingest
 from mailbox.models import Message
 from mailbox.search import search_vector
 from testkit import mailfactory as mf
-from tests.conftest import make_account, make_user
-from tests.mailbox.test_korean_search import _Pinned
+from tests.mailbox import test_korean_search
 
 pytestmark = pytest.mark.django_db(databases=["default", "sqlite"])
+# Each test on both databases, as Korean search is: Ji-min's account, logged in.
+database = test_korean_search.database
+mailbox = test_korean_search.mailbox
 _uidls = itertools.count(1)
 
 INNER = mf.plain(
@@ -32,19 +33,6 @@ INNER = mf.plain(
 DEEPEST = mf.plain(
     "Ancient contract", "Signed in 1999.\n", from_="Archibald Oldfield <archie@old.example>"
 )
-
-
-@pytest.fixture(params=["default", "sqlite"])
-def database(request):
-    with override_settings(DATABASE_ROUTERS=[_Pinned(request.param)]):
-        yield request.param
-
-
-@pytest.fixture
-def mailbox(database, client):
-    user = make_user("jimin")
-    client.force_login(user)
-    return make_account(user)
 
 
 def store(account, raw: bytes) -> Message:
