@@ -3,7 +3,8 @@
 Every benchmark module has a `run(...)` that measures in the database Django is
 already connected to (the smoke tests call it inside pytest's test database), and
 a `main()` that creates a database of its own, migrates it, calls `run`, prints a
-table, writes `bench/results/<name>.json` and drops the database again; main_wrapper
+table, writes `bench/results/<name>.json` (`<name>-sqlite.json` or `<name>-postgres.json`
+with --database) and drops the database again; main_wrapper
 does all of that but the measuring.
 """
 
@@ -56,6 +57,9 @@ def main_wrapper(
             data = body(db)
     finally:
         shutil.rmtree(media, ignore_errors=True)
-    path = write_result(args.output, name, data)
+    # `--database sqlite|postgres` names the result for it (bench.run_all runs ingest and
+    # send on both databases, side by side); the default keeps `<name>.json`.
+    result = name if args.database == "auto" else f"{name}-{args.database}"
+    path = write_result(args.output, result, data)
     print(f"\nwrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return data

@@ -79,7 +79,7 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
         return str(value)
 
     lines = [[cell(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in lines)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(r[i]) for r in lines)]) for i, h in enumerate(headers)]
     out = ["| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"]
     out.append("| " + " | ".join("-" * w for w in widths) + " |")
     for row in lines:

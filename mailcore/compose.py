@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -136,6 +137,14 @@ class _Generator(BytesGenerator):
             if "\r" in lines:
                 lines = lines.replace("\r\n", "\n").replace("\r", "\n")
             self.write(lines.replace("\n", self._NL))
+
+    # 128 random bits, which no body holds by chance (nor can a sender guess them in
+    # advance), after "=_", which neither base64 nor quoted-printable ever writes. The
+    # stock method draws 63 bits and then scans the whole message for them with a
+    # regular expression: 3 ms of every 140 KB message sent.
+    @classmethod
+    def _make_boundary(cls, text: str | None = None) -> str:
+        return "=_" + secrets.token_hex(16)
 
 
 def header_address(address: Address) -> EmailAddress:

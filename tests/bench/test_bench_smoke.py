@@ -122,6 +122,7 @@ def test_send_runs_through_a_real_worker_and_writes_its_json(tmp_path):
     assert figures["ours"]["runs"][0]["received"] == figures["messages"]
     assert (figures["duplicates"], figures["losses"]) == (0, 0)
     assert {"floor", "ours", "ratio", "meets_ratio_target"} <= figures.keys()
+    assert 0 < figures["lease"]["us_per_send"] and 0 < figures["lease"]["share_of_a_send"] < 1
 
 
 @pytest.mark.slow

@@ -208,6 +208,34 @@ def test_attachments_make_multipart_mixed():
     assert parts[1].get_content_disposition() == "attachment"
 
 
+def test_each_multipart_boundary_is_fresh_random_and_found_only_where_it_separates():
+    # The boundary is not checked against the body (mailcore.compose._Generator): it is
+    # 128 random bits, so a body that spells out other messages' boundaries cannot
+    # collide with its own.
+    earlier = build(body="x", attachments=[OutgoingAttachment("a.bin", None, b"1")])
+    earlier_boundary = parse_back(earlier).get_boundary()
+    built = build(
+        body=f"--{earlier_boundary}\n--{earlier_boundary}--\n",
+        html='<p>Hi <img src="cid:c1@x"></p>',
+        attachments=[
+            OutgoingAttachment(
+                "chart.png", "image/png", b"\x89PNG", content_id="c1@x", inline=True
+            ),
+            OutgoingAttachment("a.bin", None, bytes(range(256)) * 400),
+        ],
+    )
+    msg = parse_back(built)
+    boundaries = [p.get_boundary() for p in msg.walk() if p.is_multipart()]
+    assert len(boundaries) == len(set(boundaries)) >= 2
+    assert earlier_boundary not in boundaries
+    for boundary in boundaries:
+        assert boundary.startswith("=_") and len(boundary) == 34
+        # Opening delimiters, one per part of its multipart, and one closing delimiter.
+        assert built.data.count(f"\r\n--{boundary}--".encode()) == 1
+    assert parse_back(built).get_body(("plain",)).get_content().startswith("--" + earlier_boundary)
+    assert [a.filename for a in parse_message(built.data).attachments] == ["chart.png", "a.bin"]
+
+
 def test_attachment_content_type_given_guessed_or_fallback():
     built = build(
         attachments=[
