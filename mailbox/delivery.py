@@ -31,7 +31,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts import destinations, mail_errors
-from mailcore import smtp
+from mailcore import smtp, smtp_sessions
 
 from . import blobs, commits, ingest, leases, oplog, signals, wording
 from .models import AttemptOutcome, DeliveryAttempt, Folder, Message, Outgoing, OutgoingStatus
@@ -42,6 +42,10 @@ MAX_ATTEMPTS = 10
 MAX_RETRY_DELAY = timedelta(hours=4)
 GIVE_UP_AFTER = timedelta(hours=24)
 SMTP_TIMEOUT = 60.0  # seconds for the connection and each reply
+# The session that delivered a message stays open a few seconds for the next message of
+# the same login to the same server (mailcore.smtp_sessions): a burst of sends (a user's,
+# a forwarding rule's) costs one connection, EHLO and AUTH instead of one per message.
+SMTP_SESSIONS = smtp_sessions.SessionCache(idle_seconds=10.0)
 STALE_QUEUED = timedelta(minutes=1)
 # How a rule's forward (queue_redirect) starts; nothing the compose form builds does.
 REDIRECT_FIRST_FIELD = b"Resent-From: "
@@ -177,6 +181,7 @@ def deliver(outgoing_id: int) -> str:
                     data_started_at=timezone.now()
                 ),
                 on_step=step,
+                sessions=SMTP_SESSIONS,
             )
     except smtp.SMTPDeliveryUnknown as exc:
         return _delivery_unknown(outgoing, attempt, exc)
@@ -337,9 +342,12 @@ def _failed_attempt(
 
 
 def _store_sent_copy(outgoing: Outgoing, data: bytes) -> Message:
-    """The exact bytes sent, in the Sent folder."""
-    message = ingest.store_message(outgoing.account, data, uidl="", folder=Folder.SENT, seen=True)
-    return message
+    """The exact bytes sent, in the Sent folder. Its original and attachments are the
+    files the queued row and its attachment rows refer to, made durable before those
+    were committed: they are neither written nor synced again."""
+    durable = {outgoing.raw_file.name, *outgoing.attachments.values_list("file", flat=True)}
+    fetched = ingest.prepare_message(data, durable=durable)
+    return ingest.store_message(outgoing.account, fetched, uidl="", folder=Folder.SENT, seen=True)
 
 
 def store_missing_sent_copies() -> int:

@@ -23,7 +23,7 @@ import hashlib
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -118,14 +118,20 @@ def blob_name(prefix: str, digest: str, suffix: str = "") -> str:
     return f"{prefix}/{digest[:2]}/{digest}{suffix}"
 
 
-def store_blob(prefix: str, data: bytes, suffix: str = "") -> tuple[str, str]:
+def store_blob(
+    prefix: str, data: bytes, suffix: str = "", *, durable: Collection[str] = ()
+) -> tuple[str, str]:
     """Write bytes content-addressed under MEDIA_ROOT; return (name, sha256).
 
     The same bytes always land on the same name, so a retry after a crash
-    rewrites nothing and identical attachments are stored once.
+    rewrites nothing and identical attachments are stored once. `durable`: names
+    already written and synced before a commit that refers to them (the Sent copy of
+    an outgoing message reuses its bytes): neither written nor synced again.
     """
     digest = hashlib.sha256(data).hexdigest()
     name = blob_name(prefix, digest, suffix)
+    if name in durable:
+        return name, digest
     try:
         path = default_storage.path(name)
     except NotImplementedError:  # object storage (S3): the PUT is complete on return
@@ -165,13 +171,15 @@ class Fetched:
     search_text: str  # the body as text, for the search vector
 
 
-def prepare_message(raw: bytes, received_at: datetime | None = None) -> Fetched:
+def prepare_message(
+    raw: bytes, received_at: datetime | None = None, *, durable: Collection[str] = ()
+) -> Fetched:
     """Parse a fetched message and write its files (content-addressed, so a retry
-    rewrites nothing). Parsing never blocks storage: a message the parser chokes
-    on is stored raw, flagged, and listed with what is known."""
+    rewrites nothing; `durable` as for store_blob). Parsing never blocks storage: a
+    message the parser chokes on is stored raw, flagged, and listed with what is known."""
     received_at = received_at or timezone.now()
     receipt_to = (read_receipt_address(raw) or "")[:320]
-    raw_blob = store_blob("raw", raw, ".eml")
+    raw_blob = store_blob("raw", raw, ".eml", durable=durable)
     try:
         parsed, parse_error = mime.parse_message(raw, received_at), False
     except Exception as exc:  # noqa: BLE001 - the parser promises not to raise; belt and braces
@@ -185,7 +193,9 @@ def prepare_message(raw: bytes, received_at: datetime | None = None) -> Fetched:
         parse_error=parse_error,
         read_receipt_to=receipt_to,
         raw_blob=raw_blob,
-        attachment_blobs=[store_blob("attachments", part.payload) for part in parsed.attachments],
+        attachment_blobs=[
+            store_blob("attachments", part.payload, durable=durable) for part in parsed.attachments
+        ],
         search_text=parsed.text_body or mime.html_to_text(parsed.html_body, MAX_BODY_CHARS),
     )
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from . import destinations, failures
 from .security import Security, tls_context
+from .smtp_sessions import SessionCache, session_key
 
 log = logging.getLogger(__name__)
 
@@ -477,6 +478,7 @@ def send_message(
     before_dot: Callable[[], None] | None = None,
     policy: destinations.Policy | None = None,
     on_step: Callable[[str], None] | None = None,
+    sessions: SessionCache | None = None,
 ) -> SendOutcome:
     """Submit `data` (the whole message, CRLF line endings) to `recipients`.
 
@@ -499,6 +501,13 @@ def send_message(
     `on_step` is called as each step (CONNECT … DOT) begins (the caller renews its lease,
     records progress); an SMTPError raised has `step`, the step it failed at. `policy`:
     see open_session (a refused destination is SMTPDestinationRefused, nothing is sent).
+
+    `sessions` (mailcore.smtp_sessions): a session kept from the previous message to
+    the same server as the same login is used instead of a new one, and this one is
+    kept after a successful transaction. A kept session the server has dropped or
+    closes (a cut or 421 at MAIL, its first command) is replaced by a new one at once:
+    nothing of the message had reached the server. Any other failure is what it would
+    be on a new session.
     """
     if not isinstance(data, bytes | bytearray):
         raise TypeError("data must be bytes")
@@ -521,52 +530,80 @@ def send_message(
         if on_step is not None:
             on_step(name)
 
-    try:
-        client = open_session(
+    key = client = None
+    if sessions is not None:
+        key = session_key(
             host,
             port,
-            security,
+            Security(security).value,
             username,
             password,
             verify_tls=verify_tls,
-            timeout=timeout,
-            ssl_context=ssl_context,
             local_hostname=local_hostname,
             policy=policy,
-            on_step=step,
+            ssl_context=ssl_context,
         )
-    except SMTPError as exc:
-        exc.step = current[0]
-        raise
-    error: SMTPError | None = None
-    outcome = SendOutcome()
-    try:
-        outcome = _transaction(
-            client,
-            envelope_from,
-            unique,
-            payload,
-            request_dsn=request_dsn,
-            envid=envid,
-            before_dot=before_dot,
-            step=step,
-        )
-    except _AfterDot as exc:
-        _close(client)
-        error = _delivery_unknown(exc, host, port)
-    except SMTPError as exc:
-        _quit(client)
-        error = exc
-    except smtplib.SMTPResponseException as exc:  # e.g. smtplib's own checks
-        _quit(client)
-        error = SMTPProtocolError(_reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code)
-    except (OSError, smtplib.SMTPException) as exc:  # SMTPException is an OSError too
-        _close(client)
-        error = _os_error(exc, host, port)
+        client = sessions.take(key)
+    reused = client is not None
+    while True:
+        if client is None:
+            try:
+                client = open_session(
+                    host,
+                    port,
+                    security,
+                    username,
+                    password,
+                    verify_tls=verify_tls,
+                    timeout=timeout,
+                    ssl_context=ssl_context,
+                    local_hostname=local_hostname,
+                    policy=policy,
+                    on_step=step,
+                )
+            except SMTPError as exc:
+                exc.step = current[0]
+                raise
+        error: SMTPError | None = None
+        outcome = SendOutcome()
+        try:
+            outcome = _transaction(
+                client,
+                envelope_from,
+                unique,
+                payload,
+                request_dsn=request_dsn,
+                envid=envid,
+                before_dot=before_dot,
+                step=step,
+            )
+        except _AfterDot as exc:
+            _close(client)
+            error = _delivery_unknown(exc, host, port)
+        except SMTPError as exc:
+            if reused and current[0] == MAIL and exc.code == 421:  # closing an idle session
+                _close(client)
+                client, reused = None, False
+                continue
+            _quit(client)
+            error = exc
+        except smtplib.SMTPResponseException as exc:  # e.g. smtplib's own checks
+            _quit(client)
+            error = SMTPProtocolError(_reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code)
+        except (OSError, smtplib.SMTPException) as exc:  # SMTPException is an OSError too
+            _close(client)
+            if reused and current[0] == MAIL:  # the kept session was gone: a new one
+                client, reused = None, False
+                continue
+            error = _os_error(exc, host, port)
+        break
     if error is not None:
         error.step = current[0]
         raise error
-    _quit(client)
+    if sessions is not None and key is not None and outcome.accepted:
+        sessions.give_back(key, client)  # for the next message to this server
+    else:
+        _quit(client)
     log.info(
         "SMTP %s:%s: %d of %d recipients accepted%s",
         host,

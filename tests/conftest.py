@@ -24,6 +24,16 @@ def _english_outside_requests():
     timezone.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _no_smtp_session_outlives_its_test():
+    """Outgoing mail keeps a delivering session open for the next message
+    (mailbox.delivery.SMTP_SESSIONS); each test starts without one of an earlier test."""
+    yield
+    from mailbox.delivery import SMTP_SESSIONS
+
+    SMTP_SESSIONS.close_all(polite=False)  # its server may be gone or holding replies
+
+
 def make_user(username: str, **extra) -> User:
     # Undo send off unless a test turns it on (tests/mailbox/test_undo_and_schedule.py):
     # the suite's sends are delivered at once, as before undo send existed.

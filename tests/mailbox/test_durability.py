@@ -2,6 +2,7 @@
 its message stored, the DELE comes after that commit, a poll killed at any step loses
 and duplicates nothing, and a full or read-only disk leaves the mail on the server."""
 
+import binascii
 import errno
 import hashlib
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -390,8 +392,12 @@ def test_a_sent_message_whose_sent_copy_cannot_be_stored_is_not_sent_again(
     )
     alice.undo_send_seconds = 0
     alice.save()
+    # A part the parser finds in the text (uuencoded) is a file of the Sent copy's own,
+    # which the queued message does not have: it must be written, and cannot be.
+    uuencoded = binascii.b2a_uu(b"hello uu world\n" * 3).decode()
+    body = f"본문\nbegin 644 note.txt\n{uuencoded}`\nend\n"
     draft = Outgoing.objects.create(
-        owner=alice, account=account, to="bob@example.test", subject="보존", body="본문\n"
+        owner=alice, account=account, to="bob@example.test", subject="보존", body=body
     )
     queued = outbox.queue_for_sending(draft)
     with monkeypatch.context() as patch:
@@ -415,6 +421,43 @@ def test_a_sent_message_whose_sent_copy_cannot_be_stored_is_not_sent_again(
     assert sent.sent_message.folder == Folder.SENT
     assert sent.sent_message.raw_file.name == sent.raw_file.name  # the exact bytes sent
     assert outbox.store_missing_sent_copies() == 0
+
+
+@pytest.mark.django_db
+def test_the_sent_copy_reuses_the_queued_files_without_writing_or_syncing_them(
+    alice, smtp_server, monkeypatch
+):
+    server = smtp_server()
+    account = make_account(
+        alice,
+        smtp_host=server.host,
+        smtp_port=server.port,
+        smtp_security="none",
+        smtp_login="",
+        smtp_password="",
+    )
+    alice.undo_send_seconds = 0
+    alice.save()
+    draft = Outgoing.objects.create(
+        owner=alice, account=account, to="bob@example.test", subject="사본", body="본문\n"
+    )
+    outbox.add_upload(draft, SimpleUploadedFile("보고서.pdf", b"%PDF-1.7 " * 500))
+    queued = outbox.queue_for_sending(draft)
+    synced = []
+    monkeypatch.setattr(blobs, "_fsync_directory", synced.append)
+    monkeypatch.setattr(blobs, "_fsync_file", synced.append)
+    with monkeypatch.context() as patch:
+        fail_writes(patch, errno.EROFS)  # any write or reuse of a file would fail
+        outbox.deliver(queued.pk)
+
+    sent = Outgoing.objects.get(pk=queued.pk)
+    assert sent.status == OutgoingStatus.SENT and sent.last_error == ""
+    copy = sent.sent_message
+    assert copy.folder == Folder.SENT and copy.raw_file.name == sent.raw_file.name
+    assert read(copy.raw_file.name) == server.messages[0].data  # the exact bytes sent
+    [part] = copy.attachments.all()
+    assert part.filename == "보고서.pdf" and part.file.name == sent.attachments.get().file.name
+    assert synced == []  # made durable before the queued rows were committed
 
 
 def test_the_sent_page_shows_a_sent_message_whose_copy_is_missing_to_its_owner_only(

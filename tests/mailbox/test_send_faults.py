@@ -99,6 +99,67 @@ def test_a_fault_before_the_dot_is_retried_and_delivered_exactly_once(alice, pro
     assert attempts(outgoing)[-1] == ("dot", AttemptOutcome.SENT)
 
 
+KEPT_SESSION_FAULTS = [
+    # (fault on the session kept from the first message, the second message's attempts)
+    (lambda p: p.cut("mail"), [("dot", AttemptOutcome.SENT)]),  # a new session at once
+    (lambda p: p.reply("mail", "421 4.4.2 Idle too long"), [("dot", AttemptOutcome.SENT)]),
+    (lambda p: p.reply("mail", "451 4.3.0 Try again later"), [("mail", AttemptOutcome.RETRY)]),
+    (lambda p: p.cut("rcpt"), [("rcpt", AttemptOutcome.RETRY)]),
+    (lambda p: p.reply("rcpt", "421 4.7.0 Closing"), [("rcpt", AttemptOutcome.RETRY)]),
+    (lambda p: p.cut("data"), [("data", AttemptOutcome.RETRY)]),
+    (lambda p: p.reply("data", "451 4.3.0 Local problem"), [("data", AttemptOutcome.RETRY)]),
+]
+
+
+@pytest.mark.parametrize(("arm", "first_attempt"), KEPT_SESSION_FAULTS)
+def test_a_fault_on_a_kept_session_still_delivers_each_message_exactly_once(
+    alice, proxied, arm, first_attempt
+):
+    server, proxy = proxied()
+    account = account_on(alice, proxy.port)
+    first, second = queued(account), queued(account)
+    assert outbox.deliver(first.pk) == "sent"
+    assert delivery.SMTP_SESSIONS.idle() == 1  # kept for the next message
+    arm(proxy)
+
+    outbox.deliver(second.pk)
+    assert attempts(second) == first_attempt
+    if state(second).status == OutgoingStatus.RETRYING:
+        due_now(second)
+        assert outbox.deliver(second.pk) == "sent"
+
+    assert state(second).status == OutgoingStatus.SENT
+    assert attempts(second)[-1] == ("dot", AttemptOutcome.SENT)
+    sent_ids = [
+        BytesParser(policy=policy.default).parsebytes(m.data)["Message-ID"].strip("<>")
+        for m in server.delivered
+    ]
+    assert sorted(sent_ids) == sorted([first.message_id, second.message_id])
+
+
+def test_a_cut_after_the_dot_on_a_kept_session_is_one_copy_and_delivery_unknown(alice, proxied):
+    server, proxy = proxied()
+    account = account_on(alice, proxy.port)
+    first, second = queued(account), queued(account)
+    assert outbox.deliver(first.pk) == "sent"
+    proxy.cut_after_reply("dot")
+
+    outbox.deliver(second.pk)
+
+    assert state(second).status == OutgoingStatus.UNKNOWN
+    assert outbox.due_for_delivery() == []  # never resent by itself
+    assert len(server.delivered) == 2 and delivery.SMTP_SESSIONS.idle() == 0
+
+
+def test_consecutive_messages_of_an_account_share_one_session(alice, proxied):
+    server, proxy = proxied()
+    account = account_on(alice, proxy.port)
+    for outgoing in [queued(account) for _ in range(3)]:
+        assert outbox.deliver(outgoing.pk) == "sent"
+    assert proxy.steps_seen.count("greeting") == 1
+    assert server.verbs().count("MAIL") == 3 and len(server.delivered) == 3
+
+
 def test_a_refused_connection_is_retried_and_delivered_exactly_once(alice, smtp_server):
     account = account_on(alice, free_port())
     outgoing = queued(account)
