@@ -104,8 +104,9 @@ def our_poll(account, *, fsync: bool = True) -> tuple[float, object]:
 def profile_poll(account, top: int = 40) -> list[dict]:
     """cProfile of one poll: the storing thread only (INSERTs and commits).
 
-    RETR, parsing and file writes run in the download thread, which cProfile does
-    not see; profile both threads with py-spy (README, "Performance").
+    RETR, parsing and file writes run in the download thread and fsyncs in the sync
+    thread, which cProfile does not see; profile every thread with py-spy (README,
+    "Performance"; `py-spy record --threads --idle`, and `--gil` for who holds the GIL).
     """
     import cProfile
     import pstats

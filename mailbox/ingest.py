@@ -2,8 +2,8 @@
 
 The rules (ENGINEERING.md, "Exactly once in"):
 - (account, UIDL) is unique in the database, so a second copy cannot exist;
-- messages are stored a batch at a time (up to BATCH_MESSAGES / BATCH_BYTES of those
-  already downloaded), one transaction per batch: files first, then the rows; every
+- messages are stored a batch at a time (up to downloads.BATCH_MESSAGES or BATCH_BYTES
+  of those already downloaded), one transaction per batch: files first, then the rows; every
   file of the batch is fsynced and renamed into place, and its directory fsynced,
   before that commit (mailbox.blobs), so a power cut after the DELE cannot leave an
   empty file, and a poll that dies before the commit stored none of the batch;
@@ -12,18 +12,16 @@ The rules (ENGINEERING.md, "Exactly once in"):
   nothing and the next poll resumes from what was committed;
 - a per-account lease lock makes a second concurrent poll exit at once.
 
-Download and storage overlap: a thread RETRs the next messages, parses them and
-writes their files while this thread inserts the rows of the previous ones (a
-queue bounded by count and bytes keeps memory flat).
+Download and storage overlap (mailbox.downloads): while this thread inserts the rows of
+a batch, other threads RETR (pipelined where the server allows), parse and write the
+files of the next messages and make them durable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import queue
-import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -40,7 +38,7 @@ from mailcore import mime, pop3
 from mailcore.addresses import Address
 from mailcore.reports import read_receipt_address
 
-from . import arrival, blobs, oplog, reports, storage_io, wording
+from . import arrival, blobs, downloads, oplog, reports, storage_io, wording
 from .models import Attachment, Folder, Message, SkippedMessage
 from .search import MAX_BODY_CHARS, attached_text, name_initials, search_vector
 from .threading import assign_many as assign_threads
@@ -51,12 +49,6 @@ LOCK_LEASE = timedelta(minutes=15)
 MAX_AUTH_BACKOFF = timedelta(hours=6)
 DISPATCH_SLACK = timedelta(seconds=10)
 CLAIM_BATCH = 500  # accounts per UPDATE of the dispatcher (SQLite's bound parameters)
-PREFETCH = 64  # messages downloaded ahead of the one being stored
-PREFETCH_BYTES = 32 * 1024 * 1024  # and at most this many bytes of them
-SYNC_GROUP = 16  # at most this many messages' blobs are made durable together
-BATCH_MESSAGES = 50  # at most this many messages are committed together
-BATCH_BYTES = 8 * 1024 * 1024  # and at most about this many bytes of them
-BATCH_WAIT = 0.02  # seconds a batch waits for the next download before it is stored
 
 
 @dataclass
@@ -403,143 +395,6 @@ def release_poll_lock(account_id: int) -> None:
 
 # The poll --------------------------------------------------------------------
 
-_DONE = object()
-
-
-class _ByteBudget:
-    """Bounds the bytes downloaded ahead of storage, by the sizes LIST reported.
-
-    A message always fits when nothing else is waiting, so one message larger
-    than the budget still goes through, alone.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-        self._changed = threading.Condition()
-
-    def acquire(self, size: int, stop: threading.Event) -> None:
-        with self._changed:
-            while self.used and self.used + size > self.limit and not stop.is_set():
-                self._changed.wait(0.05)
-            self.used += size
-
-    def would_wait(self, size: int) -> bool:
-        with self._changed:
-            return bool(self.used) and self.used + size > self.limit
-
-    def release(self, size: int) -> None:
-        with self._changed:
-            self.used -= size
-            self._changed.notify_all()
-
-
-def _prefetch(
-    session: pop3.POP3Session,
-    entries: list[tuple[int, int]],
-    out: queue.Queue,
-    budget: _ByteBudget,
-    stop: threading.Event,
-) -> None:
-    """Downloader thread: RETR and prepare each message, make their blobs durable a group
-    at a time (mailbox.blobs), then queue them; errors travel too.
-
-    Nothing reaches the storing thread (whose commit allows the DELE) before its files
-    are synced and in place. A group is flushed when the storing thread is about to run
-    out of work, when it is full, or when the next download would wait for the byte
-    budget: a busy storing thread gets large groups (fsyncs in flight together cost a
-    fraction of one each), an idle one gets each message at once.
-    """
-    ready: list[tuple[int, int, Fetched]] = []
-    pending = blobs.Pending()
-
-    def flush() -> None:
-        blobs.make_durable(pending)
-        blobs.fault_point("after-fsync")
-        for item in ready:
-            out.put(item)
-        ready.clear()
-
-    try:
-        for number, size in entries:
-            if ready and budget.would_wait(size):
-                flush()
-            budget.acquire(size, stop)
-            if stop.is_set():
-                pending.discard()
-                return
-            with blobs.deferred() as written:
-                fetched = prepare_message(session.retr(number))
-            pending.extend(written)
-            blobs.fault_point("after-write")
-            ready.append((number, size, fetched))
-            if len(ready) >= SYNC_GROUP or out.qsize() <= 1:
-                flush()
-        flush()
-    except BaseException as exc:  # noqa: BLE001 - handed to the storing thread
-        pending.discard()
-        out.put((None, 0, exc))
-        return
-    out.put((None, 0, _DONE))
-
-
-def _downloads(
-    session: pop3.POP3Session, entries: list[tuple[int, int]]
-) -> Iterator[list[tuple[int, Fetched]]]:
-    """Batches of (number, fetched) for the (number, size) entries, downloaded ahead in a
-    second thread: up to BATCH_MESSAGES or BATCH_BYTES of them, each arriving within
-    BATCH_WAIT of the one before (the last one and a failed download end a batch at
-    once). Each statement costs the storing thread a wait for the GIL while the download
-    thread parses, so fewer, larger ones: about 0.5 queries per message instead of 6."""
-    if not entries:
-        return
-    items: queue.Queue = queue.Queue(maxsize=PREFETCH)
-    budget = _ByteBudget(PREFETCH_BYTES)
-    stop = threading.Event()
-    worker = threading.Thread(
-        target=_prefetch,
-        args=(session, entries, items, budget, stop),
-        name="pop3-prefetch",
-        daemon=True,
-    )
-    worker.start()
-    try:
-        ended: BaseException | None = None
-        done = False
-        while not done:
-            batch: list[tuple[int, Fetched]] = []
-            sizes = 0
-            number, size, payload = items.get()
-            while True:
-                if number is None:
-                    done = True
-                    if payload is not _DONE:
-                        ended = payload
-                    break
-                batch.append((number, payload))
-                sizes += size
-                if len(batch) >= BATCH_MESSAGES or sizes >= BATCH_BYTES:
-                    break
-                try:  # a moment for the next one: a commit per batch, not per message
-                    number, size, payload = items.get(timeout=BATCH_WAIT)
-                except queue.Empty:
-                    break
-            if batch:  # downloaded and durable: stored even when the download then failed
-                yield batch
-                del batch, payload  # stored by now: let the budget admit the next downloads
-                budget.release(sizes)
-        if ended is not None:
-            raise ended
-    finally:
-        stop.set()
-        # Unblock a producer waiting on a full queue, then wait for it to finish its RETR.
-        while worker.is_alive():
-            try:
-                items.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        worker.join()
-
 
 def open_session(account: MailAccount, timeout: float = 60.0) -> pop3.POP3Session:
     return pop3.POP3Session(
@@ -601,7 +456,7 @@ def fetch_new_messages(account: MailAccount, session: pop3.POP3Session, result: 
 
     count = 0
     with arrival.one_poll():
-        for batch in _downloads(session, to_fetch):
+        for batch in downloads.batches(session, to_fetch, prepare_message):
             pairs = [(fetched, keys[number]) for number, fetched in batch]
             stored = store_batch(account, pairs, on_arrival=True)
             for (number, fetched), message in zip(batch, stored, strict=True):

@@ -19,6 +19,11 @@ Typical use::
 Leaving the `with` block without `quit()` (or through an exception) drops the
 connection without QUIT, so the server deletes nothing.
 
+`retr_many(numbers)` downloads several messages in order. When the server
+advertises PIPELINING (RFC 2449) it keeps a few RETRs in flight, so the server
+prepares the next message while the caller processes this one; otherwise it
+sends them one at a time, as `retr` does.
+
 Every failure is one of the typed errors below, with a stable `kind` and its
 `values` (see failures.py) and the server's `reply` verbatim ("" when the server said
 nothing); `str(exc)` is an English description. None ever contains the password.
@@ -32,6 +37,7 @@ import poplib
 import re
 import socket
 import ssl
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
@@ -133,7 +139,7 @@ def _read_multiline(file: _Readable) -> bytes:
     Returns the data exactly as sent, dot-unstuffed, CRLFs preserved, ending with
     the last line's CRLF and without the terminating ".\\r\\n". Raises
     POP3ConnectionError on EOF and POP3ProtocolError when the server sent more
-    than the reply (we never pipeline, so that would desynchronise the session).
+    than the reply (outside a pipeline that would desynchronise the session).
     """
     # The status line's CRLF was consumed with it; a leading CRLF lets one search
     # for "\r\n.\r\n" also find the terminator of an empty body (".\r\n" alone).
@@ -163,6 +169,75 @@ def _read_multiline(file: _Readable) -> bytes:
     if body.startswith(b".."):
         body = body[1:]
     return body.replace(b"\r\n..", b"\r\n.")
+
+
+_MAXLINE = 2048  # poplib's bound on a status line
+PIPELINE_DEPTH = 4  # RETRs in flight at once on a PIPELINING server
+
+
+class _PipelineReader:
+    """Replies read from a socket file on which several commands are in flight.
+
+    The socket may deliver the start of the next reply together with the end of
+    this one: what follows a reply is kept for the next one, and must be empty
+    when the pipeline is done (else the server sent more than it was asked for).
+    """
+
+    def __init__(self, file: _Readable) -> None:
+        self._read1 = file.read1
+        self.rest = b""
+
+    def _more(self) -> bytes:
+        chunk = self._read1(_CHUNK)
+        if not chunk:
+            raise POP3ConnectionError(
+                "Connection closed by the server in the middle of a reply",
+                kind=failures.CONNECTION_CLOSED,
+            )
+        return chunk
+
+    def status(self) -> bytes:
+        """The next status line without its line end (as poplib returns it)."""
+        buf = self.rest
+        start = 0
+        while (end := buf.find(b"\n", start)) < 0:
+            if len(buf) > _MAXLINE:
+                raise POP3ProtocolError("Reply line too long", kind=failures.LINE_TOO_LONG)
+            start = len(buf)
+            buf += self._more()
+        if end > _MAXLINE:
+            raise POP3ProtocolError("Reply line too long", kind=failures.LINE_TOO_LONG)
+        self.rest = buf[end + 1 :]
+        return buf[: end - 1] if end and buf[end - 1] == 13 else buf[:end]
+
+    def body(self) -> bytes:
+        """The next multi-line body, as _read_multiline returns it.
+
+        One pass over the data: every line that starts with a dot is either the
+        terminator or dot-stuffed (its first dot is dropped; RFC 1939 3).
+        """
+        buf = bytearray(b"\r\n")  # so that a first line is found like any other
+        buf += self.rest
+        stuffed: list[int] = []  # where the dots to drop are
+        start = 0
+        while True:
+            hit = buf.find(b"\r\n.", start)
+            if hit < 0 or hit + 5 > len(buf):  # the rest of a dot line has not arrived
+                start = hit if hit >= 0 else max(len(buf) - 2, 0)
+                buf += self._more()
+                continue
+            if buf[hit + 3] == 0x2E:  # "..": a stuffed dot
+                stuffed.append(hit + 2)
+            elif buf[hit + 3 : hit + 5] == b"\r\n":  # ".\r\n": the terminator
+                break
+            start = hit + 3
+        end = hit + 2  # the body keeps its last CRLF
+        with memoryview(buf) as view:
+            self.rest = bytes(view[hit + len(_TERMINATOR) :])
+            if not stuffed:
+                return bytes(view[2:end])
+            cuts = [1, *stuffed, end]  # each piece runs from after a dot to the next dot
+            return b"".join(view[cuts[i] + 1 : cuts[i + 1]] for i in range(len(cuts) - 1))
 
 
 def _text(value: bytes | str) -> str:
@@ -414,6 +489,60 @@ class POP3Session:
     def retr(self, number: int) -> bytes:
         """The whole message, CRLF line endings, without the terminating ".\\r\\n"."""
         return self._long(f"RETR {self._number(number)}")
+
+    @property
+    def pipelining(self) -> bool:
+        """Whether the server advertised PIPELINING (RFC 2449) in its CAPA."""
+        return "PIPELINING" in self.capabilities
+
+    def retr_many(
+        self, numbers: Iterable[int], depth: int | None = None
+    ) -> Iterator[tuple[int, bytes]]:
+        """(number, message) for each of `numbers`, in order, as `retr` returns them.
+
+        On a PIPELINING server up to `depth` RETRs are in flight, so the server
+        prepares the next messages while the caller works on this one; otherwise
+        (or with depth 1) one RETR at a time. A failure is raised where the failed
+        message would have been yielded, after every message before it. While RETRs
+        are in flight, a -ERR reply or leaving the loop early closes the connection
+        (without QUIT, so the server deletes nothing): the replies still on their way
+        would be read as those of the next commands. `depth` defaults to PIPELINE_DEPTH.
+        """
+        numbers = [self._number(number) for number in numbers]
+        depth = PIPELINE_DEPTH if depth is None else depth
+        if not self.pipelining or depth <= 1:
+            for number in numbers:
+                yield number, self.retr(number)
+            return
+        yield from self._retr_pipelined(numbers, depth)
+
+    def _retr_pipelined(self, numbers: list[int], depth: int) -> Iterator[tuple[int, bytes]]:
+        conn = self._require()
+        reader = _PipelineReader(conn.file)
+        sent = 0
+        done = 0
+        try:
+            while done < len(numbers):
+                if sent < len(numbers) and sent - done < depth:
+                    upto = min(len(numbers), done + depth)
+                    conn.sock.sendall(b"".join(b"RETR %d\r\n" % n for n in numbers[sent:upto]))
+                    sent = upto
+                status = reader.status()
+                if not status.startswith(b"+"):
+                    raise POP3ProtocolError(self._scrub(_text(status)) or "-ERR")
+                message = reader.body()
+                done += 1
+                if done == len(numbers) and reader.rest:
+                    raise POP3ProtocolError(
+                        "Unexpected data from the server after a multi-line reply",
+                        kind=failures.UNEXPECTED_DATA,
+                    )
+                yield numbers[done - 1], message
+        except OSError as exc:
+            raise self._translate_os(exc) from None
+        finally:
+            if done < sent or reader.rest:  # replies in flight: the session is out of step
+                self.close()
 
     def top(self, number: int, lines: int) -> bytes:
         """The header, blank line and first `lines` body lines of a message."""

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.models import MailAccount
-from mailbox import blobs, ingest, outbox, wording
+from mailbox import blobs, downloads, ingest, outbox, wording
 from mailbox.models import Folder, Message, Outgoing, OutgoingStatus
 from testkit.mailfactory import mail
 from tests.conftest import dovecot_account, make_account
@@ -249,8 +249,8 @@ def test_a_poll_killed_at_any_step_loses_and_duplicates_nothing(point, alice, do
 def test_a_poll_killed_inside_a_batch_refetches_its_uncommitted_messages_exactly_once(
     alice, dovecot, pop3_user
 ):
-    # More than a batch holds (ingest.BATCH_MESSAGES), so a poll stores two at least.
-    count = ingest.BATCH_MESSAGES + 10
+    # More than a batch holds (downloads.BATCH_MESSAGES), so a poll stores two at least.
+    count = downloads.BATCH_MESSAGES + 10
     delivered = [pop3_user.deliver(mail(subject=f"batch {i}", body=f"{i}\n")) for i in range(count)]
     account = dovecot_account(alice, dovecot, pop3_user, leave_on_server=False)
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from mailbox import arrival, ingest
+from mailbox import arrival, downloads, ingest
 from mailbox.models import Attachment, Message, SkippedMessage
 from testkit.mailfactory import mail
 from tests.conftest import dovecot_account, make_account
@@ -427,7 +427,7 @@ def test_dispatcher_does_not_skip_an_account_due_a_moment_later(alice, db):
 def test_prefetch_holds_back_big_messages_until_the_earlier_ones_are_stored():
     import threading as t
 
-    budget = ingest._ByteBudget(limit=100)
+    budget = downloads._ByteBudget(limit=100)
     stop = t.Event()
     budget.acquire(80, stop)
     admitted = t.Event()
