@@ -4,8 +4,8 @@
 
 Inbox runs on SQLite and, when DATABASE_URL points at a PostgreSQL server, on
 PostgreSQL too, and search on the same data sets (built once per database;
-bench.inbox_search runs both). Ingest and send run once per database as well, one
-after the other (`<name>-sqlite.json`, `<name>-postgres.json`). Results:
+bench.inbox_search runs both). Ingest, big message and send run once per database as
+well, one after the other (`<name>-sqlite.json`, `<name>-postgres.json`). Results:
 bench/results/<name>.json.
 """
 
@@ -35,7 +35,7 @@ ORDER = [
 ]
 MODULES = {"inbox": "inbox_search"}  # inbox, and search on the same data set
 # Their targets hold on the embedded default and on PostgreSQL alike (issue 19).
-BOTH_DATABASES = ("ingest", "send")
+BOTH_DATABASES = ("ingest", "bigmessage", "send")
 
 
 def databases() -> list[str]:
@@ -92,12 +92,12 @@ def summary_rows(output: Path) -> list[list[object]]:
                 yes(f["meets_nothing_new_target"]),
             ]
         )
-    if data := load("bigmessage"):
+    for data in _each_database(load, "bigmessage"):
         f = data["figures"]
         p = f["probes"]
         rows.append(
             [
-                f"big message ({f['message_mb']} MB)",
+                f"big message ({f['message_mb']} MB), {_on(data)}",
                 f"poplib {p['poplib']['factor']}x, retr {p['retr']['factor']}x, "
                 f"parse {p['parse']['factor']}x, store {p['store']['factor']}x",
                 f"poll {p['poll']['factor']}x ({p['poll']['peak_above_baseline_mb']} MB)",

@@ -13,12 +13,16 @@ def test_ingest_and_send_run_on_both_databases_and_the_rest_once(monkeypatch, tm
     monkeypatch.setattr(run_all.subprocess, "run", lambda command, **_: commands.append(command))
     monkeypatch.setattr(run_all, "summary_rows", lambda output: [])
 
-    run_all.main(["--quick", "--only", "ingest", "send", "export", "--output", str(tmp_path)])
+    run_all.main(
+        ["--quick", "--only", "ingest", "bigmessage", "send", "export", "--output", str(tmp_path)]
+    )
 
     ran = [(c[2], c[c.index("--database") + 1] if "--database" in c else "auto") for c in commands]
     assert ran == [
         ("bench.ingest", "sqlite"),
         ("bench.ingest", "postgres"),
+        ("bench.bigmessage", "sqlite"),
+        ("bench.bigmessage", "postgres"),
         ("bench.send", "sqlite"),
         ("bench.send", "postgres"),
         ("bench.export", "auto"),
