@@ -155,9 +155,15 @@ DATABASES = {
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web process read while a worker writes a fetched message.
+    # WAL lets the web process read while a worker writes a fetched message. A page
+    # cache of 64 MB per connection instead of SQLite's 2 MB: a search that finds a few
+    # hundred messages in a mailbox of gigabytes reads their rows from memory
+    # (README, Performance: search at 100,000 messages).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA cache_size=-65536;",
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -5,6 +5,7 @@ from functools import partial
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from accounts import formatting
 from mailbox import row_html, snooze
@@ -50,17 +51,38 @@ def snooze_choices():
     }
 
 
+_ROW_KIT = "mailbox.row_kit"
+
+
+def _row_kit(context):
+    """What every row draws alike (mailbox.row_html.RowKit) and the open message, looked
+    up at the list's first row and kept for the rest of the template's rendering."""
+    drawn = context.render_context.get(_ROW_KIT)
+    if drawn is None:
+        labels = context.get("row_labels") or row_html.RowLabels.translated()
+        current = context.get("message")
+        drawn = context.render_context[_ROW_KIT] = (
+            row_html.RowKit(labels, partial(icon_svg, sprite=sprite_url(context))),
+            getattr(current, "pk", None),
+            getattr(current, "thread_id", None),
+        )
+    return drawn
+
+
 @register.simple_tag(takes_context=True)
 def message_row(context, m, oob=False):
     """One row of a message list (mailbox.row_html): the open message, if any, is
     marked current."""
-    labels = context.get("row_labels") or row_html.RowLabels.translated()
-    current = context.get("message")
-    return row_html.message_row(
-        m,
-        labels,
-        partial(icon_svg, sprite=sprite_url(context)),
-        current_pk=getattr(current, "pk", None),
-        current_thread=getattr(current, "thread_id", None),
-        oob=oob,
+    kit, current_pk, current_thread = _row_kit(context)
+    return kit.row(m, current_pk=current_pk, current_thread=current_thread, oob=oob)
+
+
+@register.simple_tag(takes_context=True)
+def message_rows(context, messages):
+    """Every row of a list, as `{% for m in messages %}{% message_row m %}{% endfor %}`
+    draws them, without the template loop's cost per row (a quarter of a row's)."""
+    kit, current_pk, current_thread = _row_kit(context)
+    # Each row is a SafeString that row_html escaped value by value: so is their join.
+    return SafeString(
+        "".join(kit.row(m, current_pk=current_pk, current_thread=current_thread) for m in messages)
     )

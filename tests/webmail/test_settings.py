@@ -107,6 +107,20 @@ def test_database_connections_persist_with_health_checks(value, want):
     assert result.stdout.strip() == want
 
 
+def test_sqlite_connections_use_wal_and_a_64_mb_page_cache(tmp_path):
+    code = (
+        "import django; django.setup(); from django.db import connection\n"
+        "with connection.cursor() as c:\n"
+        "    print([c.execute('PRAGMA ' + p).fetchone()[0] for p in ['journal_mode', "
+        "'cache_size']])"
+    )
+    result = run_django(
+        {"DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}, code
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['wal', -65536]"
+
+
 def readme_production_env() -> dict[str, str]:
     """The production variables README.md documents (its ```env block)."""
     text = (ROOT / "README.md").read_text()
