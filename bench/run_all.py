@@ -47,7 +47,9 @@ def _each_database(load, name: str) -> list[dict]:
 
 
 def _on(data: dict) -> str:
-    return data.get("database", "").split(" ")[0] or "?"
+    """The database a result was measured on: "SQLite" or "PostgreSQL"."""
+    database = data.get("database") or data.get("figures", {}).get("database", "")
+    return database.split(" ")[0] or "?"
 
 
 def summary_rows(output: Path) -> list[list[object]]:

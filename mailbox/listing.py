@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 
 from . import threading
 
@@ -56,6 +56,9 @@ class Page:
     messages: list
     older: str | None  # cursor for the next (older) page, None on the last page
     newer: str | None  # cursor for the previous (newer) page, None on the first page
+    # The highest message id there was when the page was read (mailbox.selection: what
+    # "select all" covers), read with the page's rows rather than by a query of its own.
+    newest_id: int | None = None
 
     @property
     def is_first(self) -> bool:
@@ -78,6 +81,9 @@ def paginate(
     (PAGE_SIZE rows unless `size` says; read at each call, so tests may lower it)."""
     size = size or PAGE_SIZE
     before_cursor, after_cursor = Cursor.decode(before), Cursor.decode(after)
+    # A lookup at the end of the primary key, done once in the page's own query.
+    newest = messages.model._base_manager.order_by("-pk").values("pk")[:1]
+    messages = messages.annotate(newest_id=Subquery(newest))
     if oldest or after_cursor:
         query = messages.filter(newer_than(after_cursor)) if after_cursor else messages
         rows = list(query.order_by("date", "id")[: size + 1])
@@ -100,6 +106,7 @@ def paginate(
         messages=rows,
         older=Cursor.of(rows[-1]).encode() if rows and more_older else None,
         newer=Cursor.of(rows[0]).encode() if rows and more_newer else None,
+        newest_id=rows[0].newest_id if rows else None,
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.core.exceptions import BadRequest
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, QueryDict
 from django.urls import reverse
 from django.utils.formats import number_format
@@ -173,11 +173,11 @@ def place(folder_label: str, *, searched: bool, account=None) -> str:
 def offer(page, *, conversations: bool, place: str, count_params: dict) -> Offer | None:
     """The banner's offer for a list whose page is `page`, or None when the page is the
     whole list (ticking every row already selects everything). Not counted here (see
-    Offer); `upto` is the newest message id there is, a lookup at the end of the
-    primary key, so that what arrives after this page was drawn is left out."""
+    Offer); `upto` is the newest message id there was when the page's rows were read
+    (listing.Page.newest_id), so that what arrives after this page was drawn is left out."""
     if page.is_first and page.is_last:
         return None
-    upto = Message.objects.aggregate(upto=Max("pk"))["upto"]
+    upto = page.newest_id
     if not upto:
         return None
     query = urlencode({**count_params, UPTO: upto, "conversations": int(conversations)})

@@ -59,8 +59,9 @@ def test_the_summary_has_a_send_row_for_each_database(tmp_path):
         ("sqlite", "SQLite 3.40.1", 1.9),
         ("postgres", "PostgreSQL 15", 3.1),
     ]:
+        # Where bench.send writes it: inside the figures.
         (tmp_path / f"send-{kind}.json").write_text(
-            json.dumps({"figures": figures(ratio), "database": database})
+            json.dumps({"figures": {**figures(ratio), "database": database}})
         )
 
     rows = run_all.summary_rows(tmp_path)

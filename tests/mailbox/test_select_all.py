@@ -437,3 +437,37 @@ def test_download_selected_with_select_all_holds_the_whole_list(alice_client, al
     )
     mbox = b"".join(response.streaming_content)
     assert mbox.count(b"\nSubject: hello ") + mbox.startswith(b"Subject: hello ") == 5
+
+
+@pytest.mark.parametrize("conversations", [False, True])
+def test_the_offer_costs_no_query_of_its_own(alice, alice_client, alice_account, conversations):
+    # The cutoff comes with the page's rows (listing.Page.newest_id): a list of one page
+    # (no offer) and one of two pages (an offer) cost the same queries.
+    alice.conversation_view = conversations
+    alice.save(update_fields=["conversation_view"])
+
+    def add(first: int) -> None:
+        for n in range(first, first + 3):
+            if conversations:
+                _conversation(alice_account, f"topic{n}", 2, minutes=n * 10)
+            else:
+                store(alice_account, f"hello {n}")
+
+    def queries() -> tuple[int, bool]:
+        with CaptureQueriesContext(connection) as captured:
+            html = alice_client.get(INBOX).content.decode()
+        return len(captured), 'name="upto"' in html
+
+    add(0)
+    one_page = queries()
+    add(3)
+    two_pages = queries()
+
+    assert one_page == (two_pages[0], False) and two_pages[1]
+
+
+def test_the_cutoff_is_the_newest_message_when_the_page_was_read(alice_client, alice_account):
+    fill(alice_account, 5)
+    newest = Message.objects.latest("pk").pk
+    html, _ = shown(alice_client, INBOX)
+    assert upto_of(html) == str(newest)
