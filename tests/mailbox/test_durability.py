@@ -377,21 +377,26 @@ def test_disk_full_after_some_messages_keeps_them_and_deletes_none(
     assert leftovers == []  # the failed write cleaned up after itself
 
 
-@pytest.mark.django_db
-def test_a_sent_message_whose_sent_copy_cannot_be_stored_is_not_sent_again(
-    alice, smtp_server, monkeypatch
-):
-    server = smtp_server()
-    account = make_account(
-        alice,
+def sending_account(user, server) -> MailAccount:
+    """`user`'s account sending through `server` (plain SMTP), with no undo window."""
+    user.undo_send_seconds = 0
+    user.save()
+    return make_account(
+        user,
         smtp_host=server.host,
         smtp_port=server.port,
         smtp_security="none",
         smtp_login="",
         smtp_password="",
     )
-    alice.undo_send_seconds = 0
-    alice.save()
+
+
+@pytest.mark.django_db
+def test_a_sent_message_whose_sent_copy_cannot_be_stored_is_not_sent_again(
+    alice, smtp_server, monkeypatch
+):
+    server = smtp_server()
+    account = sending_account(alice, server)
     # A part the parser finds in the text (uuencoded) is a file of the Sent copy's own,
     # which the queued message does not have: it must be written, and cannot be.
     uuencoded = binascii.b2a_uu(b"hello uu world\n" * 3).decode()
@@ -428,16 +433,7 @@ def test_the_sent_copy_reuses_the_queued_files_without_writing_or_syncing_them(
     alice, smtp_server, monkeypatch
 ):
     server = smtp_server()
-    account = make_account(
-        alice,
-        smtp_host=server.host,
-        smtp_port=server.port,
-        smtp_security="none",
-        smtp_login="",
-        smtp_password="",
-    )
-    alice.undo_send_seconds = 0
-    alice.save()
+    account = sending_account(alice, server)
     draft = Outgoing.objects.create(
         owner=alice, account=account, to="bob@example.test", subject="사본", body="본문\n"
     )

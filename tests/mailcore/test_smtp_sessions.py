@@ -6,15 +6,6 @@ import time
 import pytest
 
 from mailcore import destinations, smtp, smtp_sessions
-from testkit.smtp_faults import FaultProxy
-
-
-@pytest.fixture
-def proxied(smtp_server):
-    server = smtp_server()
-    proxy = FaultProxy(server.host, server.port)
-    yield server, proxy
-    proxy.close()
 
 
 @pytest.fixture

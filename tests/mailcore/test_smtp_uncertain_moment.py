@@ -5,15 +5,6 @@ failure before it an ordinary (retryable) error naming its step."""
 import pytest
 
 from mailcore import smtp
-from testkit.smtp_faults import FaultProxy
-
-
-@pytest.fixture
-def proxied(smtp_server):
-    server = smtp_server()
-    proxy = FaultProxy(server.host, server.port)
-    yield server, proxy
-    proxy.close()
 
 
 def send(proxy, **options):
