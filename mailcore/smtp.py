@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from . import destinations, failures
 from .security import Security, tls_context
 from .smtp_sessions import SessionCache, session_key
+from .smtp_sessions import close as _close
 
 log = logging.getLogger(__name__)
 
@@ -173,14 +174,6 @@ def _reply_text(code: int, message: bytes | str) -> str:
     if isinstance(message, bytes):
         message = message.decode("utf-8", "replace")
     return f"{code} {message}".strip()
-
-
-def _close(client: smtplib.SMTP | None) -> None:
-    if client is not None:
-        try:
-            client.close()
-        except OSError:
-            pass
 
 
 class _PinnedAddress(smtplib.SMTP):

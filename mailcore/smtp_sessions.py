@@ -65,12 +65,15 @@ def _quit(client: smtplib.SMTP) -> None:
             client.sock.settimeout(QUIT_TIMEOUT)
         client.quit()
     except (OSError, smtplib.SMTPException):
-        _drop(client)
+        close(client)
 
 
-def _drop(client: smtplib.SMTP) -> None:
-    with contextlib.suppress(OSError):
-        client.close()
+def close(client: smtplib.SMTP | None) -> None:
+    """Close the socket without QUIT (a failed session, or one this process must not
+    talk to); the one way mailcore.smtp drops a session too."""
+    if client is not None:
+        with contextlib.suppress(OSError):
+            client.close()
 
 
 class SessionCache:
@@ -126,7 +129,7 @@ class SessionCache:
             sessions = [client for client, _ in self._idle.values()]
             self._idle.clear()
         for client in sessions:
-            (_quit if polite else _drop)(client)
+            (_quit if polite else close)(client)
 
     def _forget_after_fork(self) -> None:
         """In a forked child: drop the parent's sessions (their sockets are the parent's
